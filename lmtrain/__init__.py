@@ -1,3 +1,18 @@
-"""lmtrain: Levenberg–Marquardt training for small and medium neural networks."""
-from .network import Network, Neuron, mlp, bmlp, fcc
+"""lmtrain: Levenberg–Marquardt training for small and medium neural networks.
+
+Reproduces the chapter "Levenberg–Marquardt Training" (Yu and Wilamowski, 2011)
+and goes past it: any feed-forward topology, compiled training loops, memory
+that does not grow with the number of patterns.
+"""
+
+from . import datasets
+from .algorithms import ALGORITHMS, IterationRecord, get_algorithm, train
+from .network import Network, Neuron, bmlp, fcc, mlp
+from .result import History, StopReason, TrainResult
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ALGORITHMS", "History", "IterationRecord", "Network", "Neuron", "StopReason", "TrainResult",
+    "bmlp", "datasets", "fcc", "get_algorithm", "mlp", "train",
+]

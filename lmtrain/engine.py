@@ -391,3 +391,49 @@ def norm(v):
     for i in range(v.shape[0]):
         s += v[i] * v[i]
     return math.sqrt(s)
+
+
+@njit(cache=True)
+def lu_solve(A, b):
+    """Solve A x = b by Gaussian elimination with partial pivoting, in place.
+
+    For symmetric systems that are not positive definite (an indefinite Newton
+    Hessian). Returns False when a pivot is below n·eps times the largest entry
+    (singular to working precision).
+    """
+    n = A.shape[0]
+    amax = 0.0
+    for i in range(n):
+        for j in range(n):
+            if abs(A[i, j]) > amax:
+                amax = abs(A[i, j])
+    if not (amax > 0.0) or not math.isfinite(amax):
+        return False
+    tol = n * 2.220446049250313e-16 * amax
+    for c in range(n):
+        piv = c
+        for r in range(c + 1, n):
+            if abs(A[r, c]) > abs(A[piv, c]):
+                piv = r
+        if not (abs(A[piv, c]) > tol):
+            return False
+        if piv != c:
+            for j in range(n):
+                t = A[c, j]
+                A[c, j] = A[piv, j]
+                A[piv, j] = t
+            t = b[c]
+            b[c] = b[piv]
+            b[piv] = t
+        for r in range(c + 1, n):
+            f = A[r, c] / A[c, c]
+            if f != 0.0:
+                for j in range(c, n):
+                    A[r, j] -= f * A[c, j]
+                b[r] -= f * b[c]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= A[i, j] * b[j]
+        b[i] = s / A[i, i]
+    return True

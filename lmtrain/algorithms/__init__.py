@@ -1,0 +1,246 @@
+"""Training algorithms of Table 12.1 behind one entry point, :func:`train`.
+
+=================  =================================  ===========  ===================
+algorithm          update rule                        equation     needs
+=================  =================================  ===========  ===================
+``"ebp"``          w ← w − α g                        12.4         gradient
+``"newton"``       w ← w − H⁻¹ g                      12.15        gradient, Hessian
+``"gauss_newton"`` w ← w − (JᵀJ)⁻¹ Jᵀe                12.23        Jacobian
+``"lm"``           w ← w − (JᵀJ + μI)⁻¹ Jᵀe           12.25        Jacobian
+=================  =================================  ===========  ===================
+
+Each rule lives in its own module as one compiled step; :mod:`._loop` runs the
+steps, checks the shared stopping rules and records the history.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .. import _clock
+from .._validation import as_inputs, as_targets, as_weights, check_number
+from ..network import Network
+from ..result import CONTINUE, History, StopReason, TrainResult
+from . import _loop
+from . import _options as O
+
+#: history keeps at most this many iterations (EBP runs can be very long)
+HISTORY_CAP = 1_000_000
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """Registry entry: what Table 12.1 says of an algorithm, and its options."""
+
+    key: str
+    code: int
+    title: str
+    rule: str
+    equation: str
+    convergence: str
+    computation: str
+    defaults: dict = field(default_factory=dict)
+
+
+_COMMON = {"goal": 0.0, "min_grad": 1e-10, "min_step": 0.0, "max_time": math.inf}
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "ebp": Algorithm(
+        "ebp", O.EBP, "EBP (steepest descent)", "w ← w − α g", "12.4", "stable, slow", "gradient",
+        {**_COMMON, "max_iter": 100_000, "alpha": 0.1, "momentum": 0.0},
+    ),
+    "newton": Algorithm(
+        "newton", O.NEWTON, "Newton", "w ← w − H⁻¹ g", "12.15", "unstable, fast", "gradient and Hessian",
+        {**_COMMON, "max_iter": 1000, "hessian_step": 1e-5, "indefinite": "stop"},
+    ),
+    "gauss_newton": Algorithm(
+        "gauss_newton", O.GAUSS_NEWTON, "Gauss–Newton", "w ← w − (JᵀJ)⁻¹ Jᵀe", "12.23", "unstable, fast",
+        "Jacobian", {**_COMMON, "max_iter": 1000},
+    ),
+    "lm": Algorithm(
+        "lm", O.LM, "Levenberg–Marquardt", "w ← w − (JᵀJ + μI)⁻¹ Jᵀe", "12.25", "stable, fast", "Jacobian",
+        {**_COMMON, "max_iter": 1000, "mu": 0.01, "mu_inc": 10.0, "mu_dec": 10.0, "mu_min": 1e-20,
+         "mu_max": 1e10, "max_tries": 5, "strict": False},
+    ),
+}
+
+_ALIASES = {
+    "ebp": "ebp", "steepest_descent": "ebp", "gd": "ebp", "backprop": "ebp",
+    "newton": "newton",
+    "gauss_newton": "gauss_newton", "gauss-newton": "gauss_newton", "gn": "gauss_newton",
+    "lm": "lm", "levenberg_marquardt": "lm", "levenberg-marquardt": "lm", "trainlm": "lm",
+}
+
+
+def get_algorithm(name) -> Algorithm:
+    """Registry entry for ``name`` (aliases such as ``"gn"`` accepted)."""
+    if not isinstance(name, str):
+        raise TypeError(f"algorithm must be a string, got {type(name).__name__}")
+    key = _ALIASES.get(name.strip().lower())
+    if key is None:
+        raise ValueError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
+    return ALGORITHMS[key]
+
+
+def resolve_options(algorithm, options: dict) -> dict:
+    """Defaults merged with ``options``, each checked; raises naming the option."""
+    spec = get_algorithm(algorithm)
+    unknown = set(options) - set(spec.defaults)
+    if unknown:
+        raise TypeError(
+            f"option(s) {sorted(unknown)} do not apply to algorithm {spec.key!r}; "
+            f"its options are {sorted(spec.defaults)}"
+        )
+    o = {**spec.defaults, **options}
+    o["goal"] = check_number(o["goal"], "goal", low=0.0)
+    o["max_iter"] = check_number(o["max_iter"], "max_iter", low=0, integer=True)
+    o["min_grad"] = check_number(o["min_grad"], "min_grad", low=0.0)
+    o["min_step"] = check_number(o["min_step"], "min_step", low=0.0)
+    o["max_time"] = check_number(o["max_time"], "max_time", low=0.0, low_open=True, allow_inf=True)
+    if spec.key == "ebp":
+        o["alpha"] = check_number(o["alpha"], "alpha", low=0.0, low_open=True)
+        o["momentum"] = check_number(o["momentum"], "momentum", low=0.0, high=1.0, high_open=True)
+    if spec.key == "newton":
+        o["hessian_step"] = check_number(o["hessian_step"], "hessian_step", low=0.0, low_open=True, high=1.0)
+        if o["indefinite"] not in ("stop", "step"):
+            raise ValueError(f"indefinite must be 'stop' or 'step', got {o['indefinite']!r}")
+    if spec.key == "lm":
+        o["mu"] = check_number(o["mu"], "mu", low=0.0, low_open=True)
+        o["mu_inc"] = check_number(o["mu_inc"], "mu_inc", low=1.0, low_open=True)
+        o["mu_dec"] = check_number(o["mu_dec"], "mu_dec", low=1.0, low_open=True)
+        o["mu_min"] = check_number(o["mu_min"], "mu_min", low=0.0, high=o["mu"])
+        o["mu_max"] = check_number(o["mu_max"], "mu_max", low=o["mu"], allow_inf=True)
+        o["max_tries"] = check_number(o["max_tries"], "max_tries", low=1, integer=True)
+        if not isinstance(o["strict"], (bool, np.bool_)):
+            raise TypeError(f"strict must be True or False, got {o['strict']!r}")
+        o["strict"] = bool(o["strict"])
+    return o
+
+
+def pack_options(o: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Options as the flat float/int arrays of :mod:`._options`."""
+    fopt = np.zeros(O.N_FLOAT)
+    fopt[O.GOAL] = o["goal"]
+    fopt[O.MAX_TIME] = o["max_time"]
+    fopt[O.MIN_GRAD] = o["min_grad"]
+    fopt[O.MIN_STEP] = o["min_step"]
+    fopt[O.ALPHA] = o.get("alpha", 0.0)
+    fopt[O.MOMENTUM] = o.get("momentum", 0.0)
+    fopt[O.MU_INC] = o.get("mu_inc", 10.0)
+    fopt[O.MU_DEC] = o.get("mu_dec", 10.0)
+    fopt[O.MU_MIN] = o.get("mu_min", 0.0)
+    fopt[O.MU_MAX] = o.get("mu_max", math.inf)
+    fopt[O.HESSIAN_STEP] = o.get("hessian_step", 1e-5)
+    fopt[O.TICK_HZ] = _clock.ticks_per_second()
+    iopt = np.zeros(O.N_INT, dtype=np.int64)
+    iopt[O.MAX_ITER] = o["max_iter"]
+    iopt[O.MAX_TRIES] = o.get("max_tries", 1)
+    iopt[O.STRICT] = int(o.get("strict", False))
+    iopt[O.INDEFINITE_STEP] = int(o.get("indefinite", "stop") == "step")
+    return fopt, iopt
+
+
+def initial_mu(spec: Algorithm, o: dict) -> float:
+    """μ₀: the ``mu`` option for LM, 0 for Gauss–Newton, NaN where μ means nothing."""
+    if spec.key == "lm":
+        return o["mu"]
+    return 0.0 if spec.key == "gauss_newton" else math.nan
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """What a callback receives after each iteration."""
+
+    iteration: int
+    error: float
+    mu: float
+    gradient_norm: float
+    rejected: int
+    forced: bool
+    elapsed: float
+    weights: np.ndarray
+
+
+def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
+          callback: Callable[[IterationRecord], bool | None] | None = None, **options) -> TrainResult:
+    """Train ``net`` on patterns ``X`` (P, n_inputs) and targets ``D`` (P, M).
+
+    Parameters
+    ----------
+    net : Network
+    X, D : array_like
+        Inputs and desired outputs; a 1-D array is one column.
+    algorithm : {"lm", "gauss_newton", "newton", "ebp"}
+        Update rule (Table 12.1); see the module of each for details.
+    w0 : array_like, optional
+        Initial weights (copied). Default: ``net.init_weights(seed)``.
+    seed : int, SeedSequence or Generator, optional
+        Used only when ``w0`` is not given.
+    callback : callable, optional
+        Called after every iteration with an :class:`IterationRecord`; returning
+        True stops training (``StopReason.USER_STOP``). The iterations run the
+        same compiled step, one per call.
+    **options
+        Stopping rules for every algorithm: ``goal`` (stop when E ≤ goal,
+        E = ½Σe², default 0), ``max_iter`` (EBP 100000, others 1000),
+        ``min_grad`` (1e-10), ``min_step`` (0), ``max_time`` (seconds, inf).
+        EBP: ``alpha`` (0.1), ``momentum`` (0). Newton: ``hessian_step``
+        (1e-5), ``indefinite`` ("stop": stop with NOT_POSITIVE_DEFINITE when
+        H is not positive definite; "step": take the pure Newton step). LM: ``mu`` (0.01), ``mu_inc`` (10), ``mu_dec`` (10, a divisor),
+        ``mu_min`` (1e-20), ``mu_max`` (1e10), ``max_tries`` (5), ``strict``
+        (False: Fig. 12.5; True: never accept an increase).
+
+    Returns
+    -------
+    TrainResult
+    """
+    spec = get_algorithm(algorithm)
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a lmtrain Network, got {type(net).__name__}")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable or None")
+    o = resolve_options(spec.key, options)
+    X = as_inputs(X, net.n_inputs)
+    D = as_targets(D, X.shape[0], net.n_outputs)
+    w = net.init_weights(seed) if w0 is None else as_weights(w0, net.n_weights, "w0").copy()
+    return _train_arrays(net, spec, o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), w, callback)
+
+
+def _train_arrays(net, spec, o, XT, DT, w, callback=None) -> TrainResult:
+    """Train from validated, transposed arrays; ``w`` is modified in place."""
+    fopt, iopt = pack_options(o)
+    topo = net.topology
+    ws = _loop.workspace(spec.code, XT, net.n_nodes, net.n_outputs, net.n_weights)
+    hist = _loop.history(min(o["max_iter"], HISTORY_CAP))
+    state = np.zeros(O.N_STATE)
+    state[O.ST_MU] = initial_mu(spec, o)
+    t_start = time.perf_counter()
+    iopt[O.T0] = _clock.ticks()
+    if callback is None:
+        status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
+    else:
+        status = CONTINUE
+        while status == CONTINUE:
+            k_before = int(state[O.ST_K])
+            status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, 1)
+            k = int(state[O.ST_K])
+            if k > k_before and k <= len(hist[0]):
+                i = k - 1
+                rec = IterationRecord(k, float(hist[0][i]), float(hist[1][i]), float(hist[2][i]),
+                                      int(hist[3][i]), bool(hist[4][i]), float(hist[5][i]), w.copy())
+                if callback(rec) and status == CONTINUE:
+                    status = int(StopReason.USER_STOP)
+    elapsed = time.perf_counter() - t_start
+    k = int(state[O.ST_K])
+    n = min(k, len(hist[0]))
+    history = History(hist[0][:n].copy(), hist[1][:n].copy(), hist[2][:n].copy(),
+                      hist[3][:n].copy(), hist[4][:n].copy(), hist[5][:n].copy())
+    return TrainResult(
+        weights=w.copy(), stop_reason=StopReason(status), iterations=k, error=float(state[O.ST_E]),
+        initial_error=float(state[O.ST_E0]), history=history, algorithm=spec.key, elapsed=elapsed, options=o,
+    )

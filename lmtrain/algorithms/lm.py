@@ -1,0 +1,97 @@
+"""Levenberg–Marquardt, eq. 12.25, organised as in Fig. 12.5::
+
+    w_{k+1} = w_k − (J_kᵀ J_k + μ I)⁻¹ J_kᵀ e_k
+
+μ > 0 blends Gauss–Newton (μ → 0, eq. 12.23) with steepest descent of step
+1/μ (μ → ∞, eqs. 12.4 and 12.26), and keeps the system positive definite.
+
+One iteration (Fig. 12.5, the default ``strict=False``):
+
+1. compute J and e at w_k (one forward pass per pattern is already held, one
+   unit-δ backward pass per pattern and output);
+2. solve for the step with the current μ and evaluate E at the trial weights;
+3. if E fell (E_{k+1} ≤ E_k): keep the step and divide μ by ``mu_dec`` (10);
+4. if E rose (or is not finite, or the system could not be solved): restore w_k,
+   multiply μ by ``mu_inc`` (10) and go back to 2 — at most ``max_tries`` (5)
+   times; if the try after the last retry still raises E, the figure takes that
+   step anyway (a *forced* step, recorded in ``history.forced``).
+
+``strict=True`` never accepts an increase (MATLAB ``trainlm``'s behaviour):
+when every try fails, w_k is kept and μ is multiplied once more. In both modes
+μ stays within [``mu_min``, ``mu_max``]: it is never divided below ``mu_min``,
+and the run stops with ``MU_MAX`` when it would exceed ``mu_max``.
+
+When P·M < N the identical step Jᵀ(JJᵀ + μI)⁻¹e is computed from the smaller
+P·M × P·M system. Default μ₀ = 0.01 (the chapter gives none; MATLAB uses 0.001).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .. import engine
+from ..result import CONTINUE, StopReason
+from ._options import MAX_TRIES, MIN_GRAD, MIN_STEP, MU_DEC, MU_INC, MU_MAX, MU_MIN, STRICT
+
+_MIN_GRAD = int(StopReason.MIN_GRAD)
+_MIN_STEP = int(StopReason.MIN_STEP)
+_MU_MAX = int(StopReason.MU_MAX)
+
+
+@njit(cache=True)
+def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
+    """One LM iteration (Fig. 12.5).
+
+    Returns ``(status, E, mu_next, mu_used, rejected, forced, gnorm, stepped)``.
+    """
+    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
+    engine.jacobian_rows(w, Y, S, topo, J, 0, Dl, reached)
+    engine.errors(Y, DT, topo, e)
+    engine.matvec_t(J, e, g)
+    gn = engine.norm(g)
+    if gn <= fopt[MIN_GRAD]:
+        return _MIN_GRAD, E, mu, mu, 0, False, gn, False
+    small = J.shape[0] < J.shape[1]
+    engine.gram(J, G, small)
+    N = w.shape[0]
+    max_tries = iopt[MAX_TRIES]
+    rejected = 0
+    Et = math.inf
+    solved = False
+    for t in range(max_tries + 1):
+        mu_used = mu
+        solved = engine.damped_step(J, e, g, G, small, mu, A, rhs, delta)
+        if solved:
+            for i in range(N):
+                wt[i] = w[i] - delta[i]
+            engine.forward(wt, Yt, St, topo)
+            Et = engine.half_sse(Yt, DT, topo)
+        else:
+            Et = math.inf
+        if Et <= E:  # False for NaN
+            w[:] = wt
+            Y[:, :] = Yt
+            S[:, :] = St
+            mu = max(mu / fopt[MU_DEC], fopt[MU_MIN])
+            status = CONTINUE
+            if engine.norm(delta) <= fopt[MIN_STEP]:
+                status = _MIN_STEP
+            return status, Et, mu, mu_used, rejected, False, gn, True
+        rejected += 1
+        if t < max_tries:
+            mu = mu * fopt[MU_INC]
+            if mu > fopt[MU_MAX]:
+                return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
+    # every try raised the error
+    if iopt[STRICT] == 0 and solved and math.isfinite(Et):
+        w[:] = wt
+        Y[:, :] = Yt
+        S[:, :] = St
+        # the forced try is taken, not retracted
+        return CONTINUE, Et, mu, mu_used, rejected - 1, True, gn, True
+    mu = mu * fopt[MU_INC]
+    if mu > fopt[MU_MAX]:
+        return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
+    return CONTINUE, E, mu, mu_used, rejected, False, gn, True

@@ -1,0 +1,130 @@
+"""What a training run returns: :class:`TrainResult`, its :class:`History`, and
+:class:`StopReason` — a status code with one message table for every algorithm.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class StopReason(enum.IntEnum):
+    """Why training stopped. ``GOAL`` is the only success (E ≤ goal)."""
+
+    MAX_ITER = 0
+    GOAL = 1
+    MIN_GRAD = 2
+    MIN_STEP = 3
+    MAX_TIME = 4
+    MU_MAX = 5
+    SINGULAR = 6
+    NOT_POSITIVE_DEFINITE = 7
+    DIVERGED = 8
+    USER_STOP = 9
+    VALIDATION = 10
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self]
+
+
+#: internal status of the compiled loop: no stop yet
+CONTINUE = -1
+
+MESSAGES = {
+    StopReason.MAX_ITER: "maximum number of iterations reached",
+    StopReason.GOAL: "error goal reached (E <= goal)",
+    StopReason.MIN_GRAD: "gradient norm fell to min_grad or below",
+    StopReason.MIN_STEP: "accepted step norm fell to min_step or below",
+    StopReason.MAX_TIME: "time limit max_time reached",
+    StopReason.MU_MAX: "mu exceeded mu_max: no step reduces the error",
+    StopReason.SINGULAR: "the system to solve is singular to working precision (J^T J not invertible)",
+    StopReason.NOT_POSITIVE_DEFINITE: "the Hessian is not positive definite: the Newton step would not descend",
+    StopReason.DIVERGED: "the error or the step became non-finite: diverged (last finite weights returned)",
+    StopReason.USER_STOP: "stopped by the callback",
+    StopReason.VALIDATION: "validation error rose max_fail times in a row (best weights returned)",
+}
+
+
+@dataclass
+class History:
+    """Per-iteration record; every array has one entry per iteration.
+
+    Attributes
+    ----------
+    error : E = ½Σe² after the iteration (eq. 12.1).
+    mu : μ of the step taken (LM; 0 for Gauss–Newton; NaN for EBP and Newton).
+    gradient_norm : ‖g‖ at the start of the iteration.
+    rejected : tries in the iteration that raised the error and were retracted.
+    forced : True where chapter-mode LM took a step although it raised the error.
+    time : seconds from the start of training to the end of the iteration.
+    validation_error : E on the validation data after the iteration (NaN without it).
+    """
+
+    error: np.ndarray
+    mu: np.ndarray
+    gradient_norm: np.ndarray
+    rejected: np.ndarray
+    forced: np.ndarray
+    time: np.ndarray
+    validation_error: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        if self.validation_error is None:
+            self.validation_error = np.full(len(self.error), np.nan)
+
+    def __len__(self):
+        return len(self.error)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k).tolist() for k in
+                ("error", "mu", "gradient_norm", "rejected", "forced", "time", "validation_error")}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(
+            error=np.asarray(d["error"], float), mu=np.asarray(d["mu"], float),
+            gradient_norm=np.asarray(d["gradient_norm"], float), rejected=np.asarray(d["rejected"], np.int64),
+            forced=np.asarray(d["forced"], bool), time=np.asarray(d["time"], float),
+            validation_error=np.asarray(d.get("validation_error", [np.nan] * len(d["error"])), float),
+        )
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`lmtrain.train`.
+
+    ``success`` is True exactly when the error goal was reached
+    (``stop_reason is StopReason.GOAL``), the criterion of Table 12.2.
+    """
+
+    weights: np.ndarray
+    stop_reason: StopReason
+    iterations: int
+    error: float
+    initial_error: float
+    history: History
+    algorithm: str
+    elapsed: float
+    options: dict = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return self.stop_reason == StopReason.GOAL
+
+    @property
+    def status(self) -> int:
+        return int(self.stop_reason)
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.stop_reason]
+
+    def __repr__(self):
+        return (
+            f"TrainResult(algorithm={self.algorithm!r}, success={self.success}, "
+            f"stop_reason={self.stop_reason.name}, iterations={self.iterations}, "
+            f"error={self.error:.6g}, elapsed={self.elapsed * 1e3:.3f} ms)"
+        )
