@@ -40,6 +40,32 @@ _MIN_STEP = int(StopReason.MIN_STEP)
 _MU_MAX = int(StopReason.MU_MAX)
 
 
+# actions returned by decide()
+ACCEPT = 0  # keep the step, divide mu
+RETRY = 1  # retract, mu was multiplied, try again
+FORCE = 2  # last try raised E; Fig. 12.5 takes the step anyway
+KEEP = 3  # strict mode: every try failed, keep w, mu multiplied once more
+STOP = 4  # mu would exceed mu_max
+
+
+@njit(cache=True)
+def decide(E, Et, mu, t, fopt, iopt):
+    """The μ rule of Fig. 12.5 for try ``t`` (0-based): ``(action, next_mu)``.
+
+    ``Et`` is the error at the trial weights (``inf`` when the system could not
+    be solved). Shared by the network trainer and :func:`lmtrain.curve_fit`, so
+    both follow one implementation of the rule.
+    """
+    if Et <= E:  # False for NaN
+        return ACCEPT, max(mu / fopt[MU_DEC], fopt[MU_MIN])
+    mu_up = mu * fopt[MU_INC]
+    if t < iopt[MAX_TRIES]:
+        return (STOP if mu_up > fopt[MU_MAX] else RETRY), mu_up
+    if iopt[STRICT] == 0 and math.isfinite(Et):
+        return FORCE, mu
+    return (STOP if mu_up > fopt[MU_MAX] else KEEP), mu_up
+
+
 @njit(cache=True)
 def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     """One LM iteration (Fig. 12.5).
@@ -56,42 +82,28 @@ def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     small = J.shape[0] < J.shape[1]
     engine.gram(J, G, small)
     N = w.shape[0]
-    max_tries = iopt[MAX_TRIES]
     rejected = 0
-    Et = math.inf
-    solved = False
-    for t in range(max_tries + 1):
+    t = 0
+    while True:
         mu_used = mu
-        solved = engine.damped_step(J, e, g, G, small, mu, A, rhs, delta)
-        if solved:
+        Et = math.inf
+        if engine.damped_step(J, e, g, G, small, mu, A, rhs, delta):
             for i in range(N):
                 wt[i] = w[i] - delta[i]
             engine.forward(wt, Yt, St, topo)
             Et = engine.half_sse(Yt, DT, topo)
-        else:
-            Et = math.inf
-        if Et <= E:  # False for NaN
+        action, mu = decide(E, Et, mu, t, fopt, iopt)
+        if action == ACCEPT or action == FORCE:
             w[:] = wt
             Y[:, :] = Yt
             S[:, :] = St
-            mu = max(mu / fopt[MU_DEC], fopt[MU_MIN])
             status = CONTINUE
-            if engine.norm(delta) <= fopt[MIN_STEP]:
+            if action == ACCEPT and engine.norm(delta) <= fopt[MIN_STEP]:
                 status = _MIN_STEP
-            return status, Et, mu, mu_used, rejected, False, gn, True
+            return status, Et, mu, mu_used, rejected, action == FORCE, gn, True
         rejected += 1
-        if t < max_tries:
-            mu = mu * fopt[MU_INC]
-            if mu > fopt[MU_MAX]:
-                return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
-    # every try raised the error
-    if iopt[STRICT] == 0 and solved and math.isfinite(Et):
-        w[:] = wt
-        Y[:, :] = Yt
-        S[:, :] = St
-        # the forced try is taken, not retracted
-        return CONTINUE, Et, mu, mu_used, rejected - 1, True, gn, True
-    mu = mu * fopt[MU_INC]
-    if mu > fopt[MU_MAX]:
-        return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
-    return CONTINUE, E, mu, mu_used, rejected, False, gn, True
+        if action == STOP:
+            return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
+        if action == KEEP:
+            return CONTINUE, E, mu, mu_used, rejected, False, gn, True
+        t += 1
