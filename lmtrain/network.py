@@ -73,6 +73,9 @@ class Network:
         For a reference to a node that does not exist or is not earlier (which
         also rules out cycles), a repeated input, an unknown activation, a
         non-positive gain, or no outputs; the message names the neuron.
+    TypeError
+        For a value of the wrong type (non-integer node indices in a neuron's
+        inputs or in ``outputs``, a non-string activation, a non-numeric gain).
     """
 
     def __init__(self, n_inputs: int, neurons: Sequence, outputs: Sequence[int]):
@@ -88,9 +91,9 @@ class Network:
             try:
                 ins = tuple(int(i) for i in s.inputs)
             except (TypeError, ValueError):
-                raise ValueError(f"neuron {k} (node {node}): inputs must be node indices, got {s.inputs!r}") from None
+                raise TypeError(f"neuron {k} (node {node}): inputs must be node indices, got {s.inputs!r}") from None
             if any(not isinstance(i, (int, np.integer)) or isinstance(i, bool) for i in s.inputs):
-                raise ValueError(f"neuron {k} (node {node}): inputs must be integers, got {s.inputs!r}")
+                raise TypeError(f"neuron {k} (node {node}): inputs must be integers, got {s.inputs!r}")
             for i in ins:
                 if i < 0:
                     raise ValueError(f"neuron {k} (node {node}): input node {i} does not exist")
@@ -104,14 +107,23 @@ class Network:
                 raise ValueError(f"neuron {k} (node {node}): an input node is listed twice in {ins}")
             try:
                 act = activations.canonical(s.activation)
-            except (ValueError, TypeError) as exc:
+            except ValueError as exc:
                 raise ValueError(f"neuron {k} (node {node}): {exc}") from None
+            except TypeError as exc:
+                raise TypeError(f"neuron {k} (node {node}): {exc}") from None
             gain = s.gain
-            if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) or not np.isfinite(gain) or gain <= 0:
+            if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)):
+                raise TypeError(f"neuron {k} (node {node}): gain must be a real number, got {gain!r}")
+            if not np.isfinite(gain) or gain <= 0:
                 raise ValueError(f"neuron {k} (node {node}): gain must be a finite number > 0, got {gain!r}")
             clean.append(Neuron(ins, act, float(gain)))
         if isinstance(outputs, (int, np.integer)):
             outputs = [outputs]
+        if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Iterable):
+            raise TypeError(f"outputs must be a sequence of node indices, got {outputs!r}")
+        outputs = list(outputs)
+        if any(isinstance(o, bool) or not isinstance(o, (int, np.integer)) for o in outputs):
+            raise TypeError(f"outputs must be integer node indices, got {outputs!r}")
         outputs = [int(o) for o in outputs]
         if not outputs:
             raise ValueError("outputs: a network needs at least one output neuron")
@@ -234,6 +246,8 @@ class Network:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Network":
+        if not isinstance(d, dict):
+            raise TypeError(f"network description must be a dict, got {type(d).__name__}")
         try:
             return cls(d["n_inputs"], d["neurons"], d["outputs"])
         except KeyError as exc:
@@ -252,7 +266,14 @@ class Network:
         ``seed`` is an int, a ``numpy.random.SeedSequence`` or a ``Generator``;
         global random state is never used.
         """
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        if isinstance(seed, np.random.Generator):
+            rng = seed
+        else:
+            try:
+                rng = np.random.default_rng(seed)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"seed must be None, a non-negative int, a SeedSequence or a Generator, "
+                                f"got {seed!r} ({exc})") from None
         return rng.uniform(-1.0, 1.0, self._n_weights)
 
     # ------------------------------------------------------------ evaluation
@@ -336,10 +357,12 @@ def _per_neuron(value, count, name):
 
 
 def _check_sizes(sizes, name="sizes"):
-    try:
-        sizes = [int(s) for s in sizes]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of integers, got {sizes!r}") from None
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers, got {sizes!r}")
+    sizes = list(sizes)
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in sizes):
+        raise TypeError(f"{name} must be a sequence of integers, got {sizes!r}")
+    sizes = [int(s) for s in sizes]
     if len(sizes) < 2:
         raise ValueError(f"{name} needs at least an input and an output size, got {sizes}")
     if any(s < 1 for s in sizes):
