@@ -5,10 +5,12 @@ and goes past it: any feed-forward topology, compiled training loops, memory
 that does not grow with the number of patterns.
 """
 
-from . import datasets
+from . import datasets, experiments
 from .algorithms import ALGORITHMS, IterationRecord, get_algorithm, train
 from .network import Network, Neuron, bmlp, fcc, mlp
 from .result import History, StopReason, TrainResult
+from .curvefit import CurveFitResult, curve_fit
+from .monitor import LivePlot, ProgressLine, plot_training
 
 __version__ = "0.1.0"
 
@@ -16,3 +18,4 @@ __all__ = [
     "ALGORITHMS", "History", "IterationRecord", "Network", "Neuron", "StopReason", "TrainResult",
     "bmlp", "datasets", "fcc", "get_algorithm", "mlp", "train",
 ]
+__all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "experiments", "plot_training"]

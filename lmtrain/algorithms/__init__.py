@@ -25,8 +25,9 @@ import numpy as np
 from .. import _clock
 from .._validation import as_inputs, as_targets, as_weights, check_number
 from ..network import Network
-from ..result import CONTINUE, History, StopReason, TrainResult
-from . import _loop
+from ..result import History, StopReason, TrainResult
+from ..monitor import ProgressLine
+from . import _loop, _watch
 from . import _options as O
 
 #: history keeps at most this many iterations (EBP runs can be very long)
@@ -164,10 +165,12 @@ class IterationRecord:
     forced: bool
     elapsed: float
     weights: np.ndarray
+    validation_error: float = math.nan  # E on the validation data (NaN without it)
 
 
 def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
-          callback: Callable[[IterationRecord], bool | None] | None = None, **options) -> TrainResult:
+          callback: Callable[[IterationRecord], bool | None] | None = None,
+          validation=None, max_fail: int = 6, progress=None, **options) -> TrainResult:
     """Train ``net`` on patterns ``X`` (P, n_inputs) and targets ``D`` (P, M).
 
     Parameters
@@ -184,7 +187,27 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     callback : callable, optional
         Called after every iteration with an :class:`IterationRecord`; returning
         True stops training (``StopReason.USER_STOP``). The iterations run the
-        same compiled step, one per call.
+        same compiled step, one per call. If the callback has a method
+        ``on_train_end(stop_reason)`` it is called once at the end (as
+        :class:`lmtrain.monitor.LivePlot` does).
+    validation : tuple (Xv, Dv), optional
+        Validation patterns and targets (shapes as X and D). After every
+        iteration E_v = ½Σe² on them is recorded in ``history.validation_error``
+        (and passed to the callback). Training stops with
+        ``StopReason.VALIDATION`` once E_v has stayed above the lowest E_v seen
+        (initial weights included) for ``max_fail`` iterations in a row; the
+        weights of that lowest E_v are then returned and ``result.error`` is
+        the training E at them. Any other stop returns the last weights.
+        Drives the compiled loop one iteration per call.
+    max_fail : int
+        Iterations in a row without a new best validation error before the
+        validation stop (default 6, as MATLAB); needs ``validation``.
+    progress : bool, None, file-like or :class:`lmtrain.monitor.ProgressLine`
+        A progress line (iteration, E, μ, ‖g‖) rewritten in place a few times
+        per second. None (default): on stderr only when stderr is a terminal
+        and training has lasted over a second; True: always on stderr; False:
+        never; a stream: always, written there. Without callback and
+        validation the compiled loop runs in time slices, not per iteration.
     **options
         Stopping rules for every algorithm: ``goal`` (stop when E ≤ goal,
         E = ½Σe², default 0), ``max_iter`` (EBP 100000, others 1000),
@@ -208,11 +231,26 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     X = as_inputs(X, net.n_inputs)
     D = as_targets(D, X.shape[0], net.n_outputs)
     w = net.init_weights(seed) if w0 is None else as_weights(w0, net.n_weights, "w0").copy()
-    return _train_arrays(net, spec, o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), w, callback)
+    max_fail = check_number(max_fail, "max_fail", low=1, integer=True)
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("validation must be a pair (Xv, Dv) or None")
+        Xv = as_inputs(validation[0], net.n_inputs, "validation[0] (Xv)")
+        Dv = as_targets(validation[1], Xv.shape[0], net.n_outputs, "validation[1] (Dv)")
+        validation = (np.ascontiguousarray(Xv.T), np.ascontiguousarray(Dv.T))
+    progress = ProgressLine.from_option(progress)
+    return _train_arrays(net, spec, o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), w, callback,
+                         validation=validation, max_fail=max_fail, progress=progress)
 
 
-def _train_arrays(net, spec, o, XT, DT, w, callback=None) -> TrainResult:
-    """Train from validated, transposed arrays; ``w`` is modified in place."""
+def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, max_fail=6,
+                  progress=None) -> TrainResult:
+    """Train from validated, transposed arrays; ``w`` is modified in place.
+
+    ``validation`` is ``(XvT, DvT)`` transposed like ``XT``/``DT``; ``progress``
+    a :class:`~lmtrain.monitor.ProgressLine`. With none of callback,
+    validation and progress the run is one compiled call.
+    """
     fopt, iopt = pack_options(o)
     topo = net.topology
     ws = _loop.workspace(spec.code, XT, net.n_nodes, net.n_outputs, net.n_weights)
@@ -221,25 +259,18 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None) -> TrainResult:
     state[O.ST_MU] = initial_mu(spec, o)
     t_start = time.perf_counter()
     iopt[O.T0] = _clock.ticks()
-    if callback is None:
+    val_errors = None
+    if callback is None and validation is None and progress is None:
         status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
     else:
-        status = CONTINUE
-        while status == CONTINUE:
-            k_before = int(state[O.ST_K])
-            status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, 1)
-            k = int(state[O.ST_K])
-            if k > k_before and k <= len(hist[0]):
-                i = k - 1
-                rec = IterationRecord(k, float(hist[0][i]), float(hist[1][i]), float(hist[2][i]),
-                                      int(hist[3][i]), bool(hist[4][i]), float(hist[5][i]), w.copy())
-                if callback(rec) and status == CONTINUE:
-                    status = int(StopReason.USER_STOP)
+        status, val_errors = _watch.run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
+                                                callback, validation, max_fail, progress)
     elapsed = time.perf_counter() - t_start
     k = int(state[O.ST_K])
     n = min(k, len(hist[0]))
     history = History(hist[0][:n].copy(), hist[1][:n].copy(), hist[2][:n].copy(),
-                      hist[3][:n].copy(), hist[4][:n].copy(), hist[5][:n].copy())
+                      hist[3][:n].copy(), hist[4][:n].copy(), hist[5][:n].copy(),
+                      None if val_errors is None else val_errors[:n].copy())
     return TrainResult(
         weights=w.copy(), stop_reason=StopReason(status), iterations=k, error=float(state[O.ST_E]),
         initial_error=float(state[O.ST_E0]), history=history, algorithm=spec.key, elapsed=elapsed, options=o,
