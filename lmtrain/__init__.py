@@ -5,7 +5,7 @@ and goes past it: any feed-forward topology, compiled training loops, memory
 that does not grow with the number of patterns.
 """
 
-from . import datasets, experiments
+from . import datasets, experiments, plotting
 from .algorithms import ALGORITHMS, IterationRecord, get_algorithm, train
 from .network import Network, Neuron, bmlp, fcc, mlp
 from .result import History, StopReason, TrainResult
@@ -18,4 +18,4 @@ __all__ = [
     "ALGORITHMS", "History", "IterationRecord", "Network", "Neuron", "StopReason", "TrainResult",
     "bmlp", "datasets", "fcc", "get_algorithm", "mlp", "train",
 ]
-__all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "experiments", "plot_training"]
+__all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "experiments", "plot_training", "plotting"]

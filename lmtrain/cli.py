@@ -15,16 +15,23 @@ import sys
 from typing import Sequence
 
 #: modules that each register one or more sub-commands
-COMMAND_MODULES = ["lmtrain._cmd_demo"]
+COMMAND_MODULES = ["lmtrain._cmd_demo", "lmtrain._cmd_reproduce"]
 
 
 class UsageError(Exception):
     """A problem with what the user asked for: reported in one line, exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} -h')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lmtrain", description="Levenberg–Marquardt training for neural networks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    parser = _Parser(prog="lmtrain", description="Levenberg–Marquardt training for neural networks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -1,9 +1,20 @@
-"""Built-in data sets, all deterministic.
+"""Built-in data sets, all deterministic (no seed needed, nothing downloaded).
 
-* :func:`parity` — parity-N: all 2^N input patterns; the target is +1 (bipolar)
-  or 1 (unipolar) when an odd number of inputs are "on". Parity-3 is the
-  chapter's example (Fig. 12.6).
-* :func:`xor` — parity-2.
+Every function returns ``(X, D)``: inputs of shape (P, n_inputs) and desired
+outputs of shape (P, M), float64, one row per pattern p — the layout
+:func:`lmtrain.train` takes.
+
+* ``parity(n)``: X (2**n, n), D (2**n, 1);
+* ``xor()``: X (4, 2), D (4, 1).
+
+Encodings: ``"bipolar"`` (the default) puts inputs and targets in {−1, +1},
+for tanh-like (bipolar) output neurons; ``"unipolar"`` puts them in {0, 1}, for
+sigmoid (unipolar) output neurons.
+
+* :func:`parity` — parity-N: all 2^N input patterns; the target is "on" (+1
+  bipolar, 1 unipolar) when an odd number of inputs are "on". Parity-3 is the
+  chapter's example (Fig. 12.6, §12.4).
+* :func:`xor` — parity-2, the smallest problem a single neuron cannot solve.
 """
 
 from __future__ import annotations
@@ -44,5 +55,14 @@ def parity(n: int, encoding: str = "bipolar"):
 
 
 def xor(encoding: str = "bipolar"):
-    """XOR = parity-2; shapes (4, 2) and (4, 1)."""
+    """XOR, i.e. :func:`parity` with n = 2.
+
+    Returns
+    -------
+    X : ndarray, shape (4, 2)
+        ``[[−1, −1], [−1, +1], [+1, −1], [+1, +1]]`` (bipolar) or the same with
+        0 for −1 (unipolar).
+    D : ndarray, shape (4, 1)
+        ``[−1, +1, +1, −1]`` (bipolar) or ``[0, 1, 1, 0]`` (unipolar).
+    """
     return parity(2, encoding)
