@@ -11,6 +11,9 @@ from .network import Network, Neuron, bmlp, fcc, mlp
 from .result import History, StopReason, TrainResult
 from .curvefit import CurveFitResult, curve_fit
 from .monitor import LivePlot, ProgressLine, plot_training
+from . import io
+from .estimators import LMClassifier, LMRegressor, Model
+from .io import load, save
 
 __version__ = "0.1.0"
 
@@ -18,4 +21,6 @@ __all__ = [
     "ALGORITHMS", "History", "IterationRecord", "Network", "Neuron", "StopReason", "TrainResult",
     "bmlp", "datasets", "fcc", "get_algorithm", "mlp", "train",
 ]
-__all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "experiments", "plot_training", "plotting"]
+__all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "plot_training"]
+__all__ += ["LMClassifier", "LMRegressor", "Model", "io", "load", "save"]
+__all__ += ["experiments", "plotting"]

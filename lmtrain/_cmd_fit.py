@@ -1,0 +1,291 @@
+"""``lmtrain train`` and ``lmtrain predict``: fit a network to a CSV table, use it.
+
+::
+
+    lmtrain train data.csv --target y [--features x1 x2] [--hidden 10] [--classify] --out model.json
+    lmtrain predict model.json data.csv [--out predictions.csv]
+
+Tables are CSV with a header row naming the columns and numbers in every cell
+used. ``train`` fits an :class:`~lmtrain.estimators.LMRegressor` (or, with
+``--classify``, an :class:`~lmtrain.estimators.LMClassifier`) on the feature
+columns (default: every column but the target) and saves it with
+:func:`lmtrain.io.save`, keeping the column names so that ``predict`` can find
+them again in another table. Output files are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+
+import numpy as np
+
+from .cli import UsageError
+
+_PREVIEW = 8  # column names shown in a message before "..."
+
+
+# -------------------------------------------------------------------- tables
+def _names(names) -> str:
+    shown = ", ".join(repr(n) for n in names[:_PREVIEW])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > _PREVIEW else "")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_table(path: str):
+    """Header and data rows of a CSV file: ``(header, [(line, cells), ...])``.
+
+    Blank lines are skipped. Raises :class:`UsageError` (one line) for a
+    missing or unreadable file, a file without a header or without data rows,
+    duplicate or empty column names, and rows with the wrong number of cells.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a CSV file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise UsageError(f"{path} is not a readable CSV file: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not rows:
+        raise UsageError(f"{path} is empty: a header row naming the columns is required")
+    line, header = rows[0]
+    header = [h.strip() for h in header]
+    if all(_is_number(h) for h in header):
+        raise UsageError(f"{path}: the first row holds numbers; a header row naming the columns is required")
+    for i, h in enumerate(header):
+        if not h:
+            raise UsageError(f"{path}, line {line}: column {i + 1} of the header has no name")
+    seen = set()
+    for h in header:
+        if h in seen:
+            raise UsageError(f"{path}, line {line}: the column name {h!r} appears twice in the header")
+        seen.add(h)
+    data = rows[1:]
+    if not data:
+        raise UsageError(f"{path} has a header but no data rows")
+    for n, row in data:
+        if len(row) != len(header):
+            raise UsageError(f"{path}, line {n}: {len(row)} cell(s), but the header has {len(header)} columns")
+    return header, data
+
+
+def columns(path: str, header, data, names) -> np.ndarray:
+    """The named columns as a float array (rows, len(names)); names must exist, cells be finite numbers."""
+    missing = [n for n in names if n not in header]
+    if missing:
+        what = "no column" if len(missing) == 1 else "no columns"
+        raise UsageError(f"{path} has {what} {_names(missing)}; its columns are {_names(header)}")
+    idx = [header.index(n) for n in names]
+    out = np.empty((len(data), len(idx)))
+    for r, (line, row) in enumerate(data):
+        for c, j in enumerate(idx):
+            cell = row[j].strip()
+            try:
+                v = float(cell)
+            except ValueError:
+                shown = repr(cell) if cell else "an empty cell"
+                raise UsageError(f"{path}, line {line}, column {header[j]!r}: {shown} is not a number") from None
+            if not math.isfinite(v):
+                raise UsageError(f"{path}, line {line}, column {header[j]!r}: {cell!r} is not a finite number")
+            out[r, c] = v
+    return out
+
+
+def _write_output(text: str, out) -> None:
+    from .io import atomic_write_text
+
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        atomic_write_text(out, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _check_writable(out: str) -> None:
+    directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {out}: the directory {directory} does not exist")
+    if os.path.isdir(out):
+        raise UsageError(f"cannot write {out}: it is a directory")
+
+
+def _fmt(v) -> str:
+    """Exact text of a number (shortest round-trip repr); integers without '.0'."""
+    if isinstance(v, (np.integer, int)) and not isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, (np.floating, float)):
+        return repr(float(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------- train
+def _train(args) -> int:
+    from . import activations, io
+    from .estimators import LMClassifier, LMRegressor
+
+    if args.target is None:
+        header, _ = read_table(args.data)
+        raise UsageError(f"train needs --target COLUMN, the column to predict; the columns of {args.data} are "
+                         f"{_names(header)}")
+    if args.out is None:
+        raise UsageError("train needs --out MODEL.json, the file to save the trained model in")
+    _check_writable(args.out)
+    header, data = read_table(args.data)
+    if args.target not in header:
+        raise UsageError(f"{args.data} has no column {args.target!r}; its columns are {_names(header)}")
+    features = list(args.features) if args.features else [h for h in header if h != args.target]
+    if args.target in features:
+        raise UsageError(f"the target column {args.target!r} cannot also be a feature")
+    if not features:
+        raise UsageError(f"{args.data} has no column besides the target {args.target!r} to use as input")
+    X = columns(args.data, header, data, features)
+    y = columns(args.data, header, data, [args.target])[:, 0]
+    if args.classify and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    cls = LMClassifier if args.classify else LMRegressor
+    hidden = tuple(args.hidden)
+    est = cls(hidden=hidden, topology=args.topology, activation=args.activation, algorithm=args.algorithm,
+              max_iter=args.max_iter, goal=args.goal, restarts=args.restarts, validation_fraction=args.validation,
+              max_fail=args.max_fail, random_state=args.seed, progress=None)
+    est.fit(X, y)
+    r = est.result_
+    net = est.net_
+    metadata = {"features": features, "target": args.target, "source": os.path.basename(args.data),
+                "task": "classification" if args.classify else "regression"}
+    try:
+        io.save(est, args.out, metadata=metadata)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    if args.topology == "fcc":
+        shape = f"fcc, {net.n_inputs} inputs and {net.n_neurons} neurons in cascade"
+    else:
+        shape = f"{args.topology} " + "-".join(str(n) for n in (net.n_inputs, *hidden, net.n_outputs))
+    act = activations.canonical(args.activation)
+    print(f"trained {cls.__name__} on {args.data}: {len(y)} rows, {len(features)} feature(s) -> {args.target!r}")
+    print(f"network {shape} ({net.n_weights} weights, {act} hidden neurons), "
+          f"algorithm {r.algorithm}, {args.restarts} restart(s), seed {args.seed}")
+    print(f"stopped after {r.iterations} iterations: {r.message}")
+    scaled = "standardised targets" if not args.classify else "coded targets"
+    line = f"final error E = {r.error:.6g} (on {scaled})"
+    if est.validation_error_ is not None:
+        line += f", validation E = {est.validation_error_:.6g}"
+    print(line)
+    if args.classify:
+        print(f"training accuracy = {est.score(X, y):.4f} ({len(est.classes_)} classes)")
+    else:
+        print(f"training R^2 = {est.score(X, y):.6f}")
+    print(f"saved {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------- predict
+def _predict(args) -> int:
+    from . import io
+    from .estimators import LMClassifier, LMRegressor, Model
+
+    if args.out is not None:
+        _check_writable(args.out)
+    try:
+        model, meta = io.load(args.model, with_metadata=True)
+    except FileNotFoundError:
+        raise UsageError(f"{args.model}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{args.model} is a directory, not a model file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.model} is not a model file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.model}: {exc.strerror or exc}") from None
+    header, data = read_table(args.data)
+    n_in = model.net.n_inputs if isinstance(model, Model) else model.n_features_in_
+    features = meta.get("features")
+    if isinstance(features, list) and all(isinstance(f, str) for f in features):
+        missing = [f for f in features if f not in header]
+        if missing:
+            raise UsageError(f"{args.data} lacks the model's input column(s) {_names(missing)}; "
+                             f"its columns are {_names(header)}")
+    else:
+        if len(header) != n_in:
+            raise UsageError(f"the model takes {n_in} input(s) and does not name them; {args.data} has "
+                             f"{len(header)} columns ({_names(header)})")
+        features = header
+    X = columns(args.data, header, data, features)
+    target = meta.get("target") if isinstance(meta.get("target"), str) else "prediction"
+    if isinstance(model, LMClassifier):
+        proba = model.predict_proba(X)
+        labels = model.classes_[np.argmax(proba, axis=1)]
+        names = [target] + [f"p_{_fmt(c)}" for c in model.classes_]
+        rows = [[_fmt(lab)] + [_fmt(p) for p in ps] for lab, ps in zip(labels, proba)]
+    else:
+        O = model.predict(X)
+        O = O.reshape(len(O), -1)
+        names = [target] if O.shape[1] == 1 else [f"{target}_{m + 1}" for m in range(O.shape[1])]
+        if isinstance(model, Model) and O.shape[1] > 1:
+            names = [f"output_{m + 1}" for m in range(O.shape[1])]
+        rows = [[_fmt(v) for v in row] for row in O]
+    lines = [",".join(_csv_cell(n) for n in names)] + [",".join(r) for r in rows]
+    _write_output("\n".join(lines) + "\n", args.out)
+    if args.out is not None:
+        kind = "LMRegressor" if isinstance(model, LMRegressor) else type(model).__name__
+        print(f"wrote {len(rows)} prediction(s) of the {kind} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _csv_cell(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+# ------------------------------------------------------------------ register
+def register(sub) -> None:
+    from .algorithms import ALGORITHMS
+    from .estimators import TOPOLOGIES
+
+    p = sub.add_parser("train", help="train a network on a CSV table and save it",
+                       description="Train a network on the columns of a CSV table (header row required) and "
+                                   "save the fitted model as JSON.")
+    p.add_argument("data", help="CSV file with a header row")
+    p.add_argument("--target", metavar="COLUMN", help="the column to predict (required)")
+    p.add_argument("--features", nargs="+", metavar="COLUMN", help="input columns (default: all but the target)")
+    p.add_argument("--out", metavar="MODEL.json", help="where to save the model (required)")
+    p.add_argument("--classify", action="store_true", help="the target holds class labels (default: regression)")
+    p.add_argument("--hidden", nargs="+", type=int, default=[10], metavar="N",
+                   help="neurons per hidden layer (default 10); for --topology fcc one number")
+    p.add_argument("--topology", choices=TOPOLOGIES, default="mlp", help="network topology (default mlp)")
+    p.add_argument("--activation", default="tanh", help="hidden activation: tanh, sigmoid or linear (default tanh)")
+    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="lm", help="training rule (default lm)")
+    p.add_argument("--max-iter", type=int, default=200, help="iterations per restart (default 200)")
+    p.add_argument("--goal", type=float, default=0.0, help="stop when E <= goal (default 0)")
+    p.add_argument("--restarts", type=int, default=1, help="random restarts, the best is kept (default 1)")
+    p.add_argument("--validation", type=float, metavar="FRACTION",
+                   help="hold out this fraction of the rows for early stopping")
+    p.add_argument("--max-fail", type=int, default=6,
+                   help="iterations without a new best validation error before stopping (default 6)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+    p.set_defaults(func=_train)
+
+    q = sub.add_parser("predict", help="predict with a saved model",
+                       description="Predict the rows of a CSV table with a model saved by 'lmtrain train' "
+                                   "(or lmtrain.save); writes CSV.")
+    q.add_argument("model", help="model file written by 'lmtrain train' or lmtrain.save")
+    q.add_argument("data", help="CSV file with a header row holding the model's input columns")
+    q.add_argument("--out", metavar="FILE.csv", help="where to write the predictions (default: standard output)")
+    q.set_defaults(func=_predict)
