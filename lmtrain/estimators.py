@@ -279,6 +279,26 @@ class _LMEstimator:
 
     _output_default = "linear"
 
+    # Both estimators take the same parameters; as in scikit-learn, __init__ only
+    # stores them (checks happen in fit) and get_params reads its signature.
+    def __init__(self, hidden=(10,), *, topology="mlp", activation="tanh", output_activation=None,
+                 algorithm="lm", max_iter=200, goal=0.0, options=None, standardize=True, restarts=1,
+                 validation_fraction=None, max_fail=6, random_state=None, progress=False):
+        self.hidden = hidden
+        self.topology = topology
+        self.activation = activation
+        self.output_activation = output_activation
+        self.algorithm = algorithm
+        self.max_iter = max_iter
+        self.goal = goal
+        self.options = options
+        self.standardize = standardize
+        self.restarts = restarts
+        self.validation_fraction = validation_fraction
+        self.max_fail = max_fail
+        self.random_state = random_state
+        self.progress = progress
+
     # ---- parameters (the same semantics as scikit-learn's BaseEstimator)
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -544,24 +564,6 @@ class LMRegressor(_LMEstimator):
 
     _output_default = "linear"
 
-    def __init__(self, hidden=(10,), *, topology="mlp", activation="tanh", output_activation=None,
-                 algorithm="lm", max_iter=200, goal=0.0, options=None, standardize=True, restarts=1,
-                 validation_fraction=None, max_fail=6, random_state=None, progress=False):
-        self.hidden = hidden
-        self.topology = topology
-        self.activation = activation
-        self.output_activation = output_activation
-        self.algorithm = algorithm
-        self.max_iter = max_iter
-        self.goal = goal
-        self.options = options
-        self.standardize = standardize
-        self.restarts = restarts
-        self.validation_fraction = validation_fraction
-        self.max_fail = max_fail
-        self.random_state = random_state
-        self.progress = progress
-
     def fit(self, X, y):
         """Train on samples ``X`` (n_samples, n_features) and targets ``y`` (n_samples[, n_outputs])."""
         _require_y(self, y)
@@ -671,24 +673,6 @@ class LMClassifier(_LMEstimator):
     """
 
     _output_default = "bipolar"
-
-    def __init__(self, hidden=(10,), *, topology="mlp", activation="tanh", output_activation=None,
-                 algorithm="lm", max_iter=200, goal=0.0, options=None, standardize=True, restarts=1,
-                 validation_fraction=None, max_fail=6, random_state=None, progress=False):
-        self.hidden = hidden
-        self.topology = topology
-        self.activation = activation
-        self.output_activation = output_activation
-        self.algorithm = algorithm
-        self.max_iter = max_iter
-        self.goal = goal
-        self.options = options
-        self.standardize = standardize
-        self.restarts = restarts
-        self.validation_fraction = validation_fraction
-        self.max_fail = max_fail
-        self.random_state = random_state
-        self.progress = progress
 
     def _codes(self):
         return _CODES[activations.canonical(self._output_activation())]
