@@ -27,7 +27,7 @@ from .._validation import as_inputs, as_targets, as_weights, check_number
 from ..network import Network
 from ..result import History, StopReason, TrainResult
 from ..monitor import ProgressLine
-from . import _loop, _watch
+from . import _batch, _loop, _watch, lm_blocked
 from . import _options as O
 
 #: history keeps at most this many iterations (EBP runs can be very long)
@@ -61,12 +61,12 @@ ALGORITHMS: dict[str, Algorithm] = {
     ),
     "gauss_newton": Algorithm(
         "gauss_newton", O.GAUSS_NEWTON, "Gauss–Newton", "w ← w − (JᵀJ)⁻¹ Jᵀe", "12.23", "unstable, fast",
-        "Jacobian", {**_COMMON, "max_iter": 1000},
+        "Jacobian", {**_COMMON, "max_iter": 1000, "jacobian": "auto"},
     ),
     "lm": Algorithm(
         "lm", O.LM, "Levenberg–Marquardt", "w ← w − (JᵀJ + μI)⁻¹ Jᵀe", "12.25", "stable, fast", "Jacobian",
         {**_COMMON, "max_iter": 1000, "mu": 0.01, "mu_inc": 10.0, "mu_dec": 10.0, "mu_min": 1e-20,
-         "mu_max": 1e10, "max_tries": 5, "strict": False},
+         "mu_max": 1e10, "max_tries": 5, "strict": False, "jacobian": "auto"},
     ),
 }
 
@@ -120,6 +120,11 @@ def resolve_options(algorithm, options: dict) -> dict:
         if not isinstance(o["strict"], (bool, np.bool_)):
             raise TypeError(f"strict must be True or False, got {o['strict']!r}")
         o["strict"] = bool(o["strict"])
+    if "jacobian" in o:
+        if not isinstance(o["jacobian"], str):
+            raise TypeError(f"jacobian must be a string, got {o['jacobian']!r}")
+        if o["jacobian"] not in O.JACOBIAN_MODES:
+            raise ValueError(f"jacobian must be one of {sorted(O.JACOBIAN_MODES)}, got {o['jacobian']!r}")
     return o
 
 
@@ -143,6 +148,7 @@ def pack_options(o: dict) -> tuple[np.ndarray, np.ndarray]:
     iopt[O.MAX_TRIES] = o.get("max_tries", 1)
     iopt[O.STRICT] = int(o.get("strict", False))
     iopt[O.INDEFINITE_STEP] = int(o.get("indefinite", "stop") == "step")
+    iopt[O.JACOBIAN] = O.JACOBIAN_MODES.get(o.get("jacobian", "full"), O.JACOBIAN_FULL)
     return fopt, iopt
 
 
@@ -216,7 +222,11 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
         (1e-5), ``indefinite`` ("stop": stop with NOT_POSITIVE_DEFINITE when
         H is not positive definite; "step": take the pure Newton step). LM: ``mu`` (0.01), ``mu_inc`` (10), ``mu_dec`` (10, a divisor),
         ``mu_min`` (1e-20), ``mu_max`` (1e10), ``max_tries`` (5), ``strict``
-        (False: Fig. 12.5; True: never accept an increase).
+        (False: Fig. 12.5; True: never accept an increase). LM and
+        Gauss–Newton: ``jacobian`` ("auto": the whole Jacobian in compiled
+        code for small problems, blocks of it with BLAS products for large
+        ones, by the measured crossover; "full" or "blocks" to force one;
+        see :mod:`lmtrain.algorithms.lm_blocked`).
 
     Returns
     -------
@@ -227,6 +237,10 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
         raise TypeError(f"net must be a lmtrain Network, got {type(net).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
+    if callback is None and validation is None and type(max_fail) is int and max_fail >= 1:
+        fast = _train_fast(net, spec, options, X, D, w0, seed, progress)
+        if fast is not None:
+            return fast
     o = resolve_options(spec.key, options)
     X = as_inputs(X, net.n_inputs)
     D = as_targets(D, X.shape[0], net.n_outputs)
@@ -253,7 +267,10 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
     """
     fopt, iopt = pack_options(o)
     topo = net.topology
-    ws = _loop.workspace(spec.code, XT, net.n_nodes, net.n_outputs, net.n_weights)
+    if lm_blocked.use_blocks(int(iopt[O.JACOBIAN]), spec.code, XT.shape[1], net.n_outputs, net.n_weights):
+        ws = lm_blocked.Workspace(spec.code, XT, DT, net.n_nodes, net.n_weights)
+    else:
+        ws = _loop.workspace(spec.code, XT, net.n_nodes, net.n_outputs, net.n_weights)
     hist = _loop.history(min(o["max_iter"], HISTORY_CAP))
     state = np.zeros(O.N_STATE)
     state[O.ST_MU] = initial_mu(spec, o)
@@ -261,7 +278,7 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
     iopt[O.T0] = _clock.ticks()
     val_errors = None
     if callback is None and validation is None and progress is None:
-        status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
+        status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
     else:
         status, val_errors = _watch.run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
                                                 callback, validation, max_fail, progress)
@@ -274,4 +291,92 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
     return TrainResult(
         weights=w.copy(), stop_reason=StopReason(status), iterations=k, error=float(state[O.ST_E]),
         initial_error=float(state[O.ST_E0]), history=history, algorithm=spec.key, elapsed=elapsed, options=o,
+    )
+
+
+# ------------------------------------------------------------------ fast path
+# A small problem (parity-3: 16 weights, 8 patterns) trains in about 10 µs, so
+# the Python around the compiled loop decides how fast train() is. The fast path
+# below takes arrays that need no conversion, resolves options once per distinct
+# set (cached), and makes one compiled call that checks the data for NaN/inf,
+# allocates, trains and returns trimmed records. Anything unusual (lists,
+# float32, non-contiguous arrays, NaN in the data, a callback, validation data,
+# a progress line) falls back to the general path, which gives the same result.
+
+_OPTION_CACHE: dict = {}
+_SEED_CACHE: dict = {}
+_CACHE_SIZE = 256
+_STOP = {int(s): s for s in StopReason}
+#: run_many's per-trial outputs, not needed for one trial (it returns that trial's results)
+_NO_OUTPUT = (np.empty((0, 2), np.int64), np.empty((0, 3)), np.empty((0, 0)), np.empty((0, 0)))
+_F64 = np.dtype(np.float64)
+
+
+def _packed(spec: Algorithm, options: dict):
+    """``(o, fopt, iopt)`` for these options, cached; callers must not modify them."""
+    try:
+        key = (spec.key,) + tuple(sorted((k, type(v), v) for k, v in options.items()))
+        hit = _OPTION_CACHE.get(key)
+    except TypeError:  # an unhashable or unorderable option value: no caching
+        key, hit = None, None
+    if hit is None:
+        o = resolve_options(spec.key, options)
+        fopt, iopt = pack_options(o)
+        hit = (o, fopt, iopt)
+        if key is not None:
+            if len(_OPTION_CACHE) >= _CACHE_SIZE:
+                _OPTION_CACHE.clear()
+            _OPTION_CACHE[key] = hit
+    return hit
+
+
+def _seed_weights(net: Network, seed):
+    """``net.init_weights(seed)``, remembered per network for integer seeds (``default_rng`` costs ~20 µs)."""
+    if type(seed) is not int:
+        return net.init_weights(seed)
+    key = (id(net), seed)
+    hit = _SEED_CACHE.get(key)
+    if hit is None or hit[0] is not net:  # holding net keeps its id from being reused
+        hit = (net, net.init_weights(seed))
+        if len(_SEED_CACHE) >= _CACHE_SIZE:
+            _SEED_CACHE.clear()
+        _SEED_CACHE[key] = hit
+    return hit[1]
+
+
+def _plain(a, shape) -> bool:
+    """True for a C-contiguous float64 ndarray of exactly ``shape``."""
+    return type(a) is np.ndarray and a.shape == shape and a.dtype is _F64 and a.flags.c_contiguous
+
+
+def _train_fast(net, spec, options, X, D, w0, seed, progress):
+    """One compiled call when nothing needs converting or watching; None otherwise."""
+    if type(X) is not np.ndarray or X.ndim != 2 or X.shape[0] == 0:
+        return None
+    P = X.shape[0]
+    N = net.n_weights
+    M = net.n_outputs
+    if not (_plain(X, (P, net.n_inputs)) and _plain(D, (P, M))):
+        return None
+    if w0 is None:
+        w0 = _seed_weights(net, seed)
+    elif not _plain(w0, (N,)):
+        return None
+    o, fopt, iopt = _packed(spec, options)
+    if lm_blocked.use_blocks(int(iopt[O.JACOBIAN]), spec.code, P, M, N):
+        return None
+    if progress is not False and ProgressLine.from_option(progress) is not None:
+        return None
+    tint, tgain = _batch.flat_topology(net.topology)
+    t_start = time.perf_counter()
+    status, k, E, E0, w, H, rej, forced = _batch.run_many(
+        spec.code, w0.reshape(1, N), X, D, False, tint, tgain, fopt, iopt, initial_mu(spec, o),
+        min(o["max_iter"], HISTORY_CAP), 0, 1, *_NO_OUTPUT)
+    elapsed = time.perf_counter() - t_start
+    if status == _batch.BAD_INPUT:
+        return None  # the general path raises the usual message
+    return TrainResult(
+        weights=w, stop_reason=_STOP[status], iterations=k, error=E, initial_error=E0,
+        history=History(H[0], H[1], H[2], rej, forced, H[3], H[4]), algorithm=spec.key, elapsed=elapsed,
+        options=dict(o),
     )

@@ -8,6 +8,14 @@ each rule. Stop checks, in order, at the top of every iteration: goal
 (E ≤ goal), iteration limit, time limit; then the algorithm's step, which may
 itself stop (min_grad, singular, not positive definite, diverged, mu_max,
 min_step).
+
+Whole trials run through :func:`lmtrain.algorithms._batch.run_many`, one
+compiled call for one trial (:func:`lmtrain.train`) or many (``run_trials``).
+
+Speed notes (measured; see the README's Speed section). Array copies are
+written as loops (:func:`lmtrain.engine.copy_mat`) rather than slice
+assignments: a slice assignment pulls in the code that formats the
+shape-mismatch error message, which made up a large part of the compile time.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from .. import engine
 from .._clock import ticks
 from ..result import CONTINUE, StopReason
 from . import ebp, gauss_newton, lm, newton
-from ._options import (EBP, GAUSS_NEWTON, GOAL, LM, MAX_ITER, MAX_TIME, NEWTON, ST_E, ST_E0, ST_K, ST_MU,
+from ._options import (GAUSS_NEWTON, GOAL, LM, MAX_ITER, MAX_TIME, NEWTON, ST_E, ST_E0, ST_K, ST_MU,
                        ST_STARTED, T0, TICK_HZ)
 
 _GOAL = int(StopReason.GOAL)
@@ -29,45 +37,76 @@ _MAX_ITER = int(StopReason.MAX_ITER)
 _MAX_TIME = int(StopReason.MAX_TIME)
 _DIVERGED = int(StopReason.DIVERGED)
 
-
 @njit(cache=True)
 def workspace(algo, XT, n_nodes, n_outputs, n_weights):
-    """Allocate the arrays an algorithm needs (unused ones are empty)."""
+    """Allocate the arrays an algorithm needs (unused ones are empty).
+
+    ``(Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr)``:
+    node values and slopes at w and at the trial weights, backward-pass work
+    space, the transposed Jacobian and the errors, g, the Gram matrix (JJᵀ or
+    JᵀJ, whichever is smaller) and its damped copy, the solve's right-hand
+    side, the step, the trial weights, EBP's momentum, and J in row layout.
+    """
     n_in, P = XT.shape
     N = n_weights
     R = P * n_outputs
-    Y = np.empty((n_nodes, P))
-    Y[:n_in, :] = XT
-    S = np.zeros((n_nodes, P))
-    Yt = np.empty((n_nodes, P))
-    Yt[:n_in, :] = XT
-    St = np.zeros((n_nodes, P))
-    Dl = np.zeros((n_nodes, P))
-    reached = np.zeros(n_nodes, dtype=np.bool_)
     if algo == LM or algo == GAUSS_NEWTON:
-        J = np.empty((R, N))
-        e = np.empty(R)
+        nJ = N * R  # the Jacobian, transposed (see lmtrain.engine)
+        nJr = R * N if R < N else 0  # J itself, for JJᵀ when R < N
+        nR = R
         K = min(R, N)
     else:
-        J = np.empty((0, N))
-        e = np.empty(0)
+        nJ = nJr = nR = 0
         K = N if algo == NEWTON else 0
-    G = np.empty((K, K))
-    A = np.empty((K, K))
-    rhs = np.empty(K)
-    g = np.empty(N)
-    gt = np.empty(N)
-    delta = np.empty(N)
-    wt = np.empty(N)
-    v = np.zeros(N)
-    return (Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v)
+    # one zeroed block carved into views: a small trial is a few microseconds,
+    # and twenty separate allocations were a good part of that
+    nY = n_nodes * P
+    buf = np.zeros(5 * nY + nJ + nJr + nR + 2 * K * K + K + 6 * N)
+    o = 0
+    Y = buf[o:o + nY].reshape((n_nodes, P))
+    o += nY
+    S = buf[o:o + nY].reshape((n_nodes, P))
+    o += nY
+    Yt = buf[o:o + nY].reshape((n_nodes, P))
+    o += nY
+    St = buf[o:o + nY].reshape((n_nodes, P))
+    o += nY
+    Dl = buf[o:o + nY].reshape((n_nodes, P))
+    o += nY
+    JT = buf[o:o + nJ].reshape((N, nJ // N if N > 0 else 0))
+    o += nJ
+    Jr = buf[o:o + nJr].reshape((nJr // N if N > 0 else 0, N))
+    o += nJr
+    e = buf[o:o + nR]
+    o += nR
+    G = buf[o:o + K * K].reshape((K, K))
+    o += K * K
+    A = buf[o:o + K * K].reshape((K, K))
+    o += K * K
+    rhs = buf[o:o + K]
+    o += K
+    g = buf[o:o + N]
+    o += N
+    gt = buf[o:o + N]
+    o += N
+    delta = buf[o:o + N]
+    o += N
+    wt = buf[o:o + N]
+    o += N
+    v = buf[o:o + N]
+    for i in range(n_in):
+        for p in range(P):
+            Y[i, p] = XT[i, p]
+            Yt[i, p] = XT[i, p]
+    reached = np.zeros(n_nodes, dtype=np.bool_)
+    return (Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr)
 
 
 @njit(cache=True)
 def history(length):
     """Per-iteration record arrays: error, mu, gradient norm, rejected, forced, time."""
-    return (np.empty(length), np.empty(length), np.empty(length),
-            np.zeros(length, dtype=np.int64), np.zeros(length, dtype=np.bool_), np.empty(length))
+    H = np.empty((4, length))
+    return (H[0], H[1], H[2], np.zeros(length, dtype=np.int64), np.zeros(length, dtype=np.bool_), H[3])
 
 
 @njit(cache=True)
@@ -133,3 +172,23 @@ def run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
     state[ST_MU] = mu
     state[ST_K] = k
     return status
+
+
+def run_any(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
+    """:func:`run`, or :func:`.lm_blocked.run` when ``ws`` is the blocked path's work space.
+
+    For callers in Python that drive either path one step or one slice at a time.
+    """
+    if type(ws) is tuple:
+        return run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
+    from . import lm_blocked
+
+    return lm_blocked.run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
+
+
+def error_at(w, XT, DT, topo, ws) -> float:
+    """E = ½Σe² at ``w`` (eq. 12.1) using either path's work space (node rows are overwritten)."""
+    if type(ws) is tuple:
+        engine.forward(w, ws[0], ws[1], topo)
+        return float(engine.half_sse(ws[0], DT, topo))
+    return ws.error(w, XT, DT, topo)

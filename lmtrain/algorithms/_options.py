@@ -25,7 +25,14 @@ MAX_TRIES = 1
 STRICT = 2
 T0 = 3  # counter value at the start of training
 INDEFINITE_STEP = 4  # Newton: 1 = step through an indefinite Hessian
-N_INT = 5
+JACOBIAN = 5  # LM, Gauss–Newton: one of the JACOBIAN_* codes below
+N_INT = 6
+
+# the ``jacobian`` option: whole J in compiled code, or blocks of J with BLAS
+JACOBIAN_AUTO = 0
+JACOBIAN_FULL = 1
+JACOBIAN_BLOCKS = 2
+JACOBIAN_MODES = {"auto": JACOBIAN_AUTO, "full": JACOBIAN_FULL, "blocks": JACOBIAN_BLOCKS}
 
 # state (float64 array carried between calls)
 ST_E = 0

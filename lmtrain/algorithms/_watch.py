@@ -97,7 +97,7 @@ def run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
     status = CONTINUE
     while status == CONTINUE:
         k_before = int(state[O.ST_K])
-        status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, 1)
+        status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, 1)
         k = int(state[O.ST_K])
         if k == k_before:
             continue
@@ -118,8 +118,7 @@ def run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
                 status = _GOAL if state[O.ST_E] <= fopt[O.GOAL] else _USER_STOP
     if val is not None and status == _VALIDATION:
         w[:] = val.best_w
-        engine.forward(w, ws[0], ws[1], topo)
-        state[O.ST_E] = engine.half_sse(ws[0], DT, topo)
+        state[O.ST_E] = _loop.error_at(w, XT, DT, topo, ws)
     end = getattr(callback, "on_train_end", None)
     if callable(end):
         end(StopReason(status))
@@ -136,14 +135,14 @@ def _run_sliced(spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist, progress)
     user_limit = fopt[O.MAX_TIME]
     n_steps = o["max_iter"] + 1
     if not hz > 0.0:  # no cycle counter: the loop cannot cut slices, so run it whole
-        status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
+        status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
     else:
         try:
             while True:
                 now = (_clock.ticks() - iopt[O.T0]) / hz
                 limit = min(user_limit, now + max(progress.seconds_until_due(), 1e-3))
                 fopt[O.MAX_TIME] = limit
-                status = _loop.run(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
+                status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps)
                 if status == _MAX_TIME and limit < user_limit:  # end of a slice, not of the run
                     k = int(state[O.ST_K])
                     if 0 < k <= len(hist[0]):

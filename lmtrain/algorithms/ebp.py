@@ -27,13 +27,14 @@ _MIN_GRAD = int(StopReason.MIN_GRAD)
 _MIN_STEP = int(StopReason.MIN_STEP)
 
 
-@njit(cache=True)
+# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
+@njit(cache=True, inline="always")
 def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     """One EBP iteration from the forward pass held in the workspace.
 
     Returns ``(status, E, mu, mu_used, rejected, forced, gnorm, stepped)``.
     """
-    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
+    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
     engine.gradient(w, Y, S, DT, topo, g, Dl)
     gn = engine.norm(g)
     if gn <= fopt[MIN_GRAD]:

@@ -30,19 +30,20 @@ _MIN_STEP = int(StopReason.MIN_STEP)
 _SINGULAR = int(StopReason.SINGULAR)
 
 
-@njit(cache=True)
+# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
+@njit(cache=True, inline="always")
 def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     """One Gauss–Newton iteration. Returns the same tuple as the EBP step."""
-    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
-    engine.jacobian_rows(w, Y, S, topo, J, 0, Dl, reached)
+    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
+    engine.jacobian_cols(w, Y, S, topo, JT, 0, Dl, reached)
     engine.errors(Y, DT, topo, e)
-    engine.matvec_t(J, e, g)
+    engine.matvec(JT, e, g)
     gn = engine.norm(g)
     if gn <= fopt[MIN_GRAD]:
         return _MIN_GRAD, E, mu, 0.0, 0, False, gn, False
-    small = J.shape[0] < J.shape[1]
-    engine.gram(J, G, small)
-    if not engine.damped_step(J, e, g, G, small, 0.0, A, rhs, delta):
+    small = JT.shape[1] < JT.shape[0]
+    engine.gram_t(JT, G, small, Jr)
+    if not engine.damped_step_t(JT, e, g, G, small, 0.0, A, rhs, delta):
         return _SINGULAR, E, mu, 0.0, 0, False, gn, False
     N = w.shape[0]
     for i in range(N):
@@ -51,9 +52,9 @@ def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     En = engine.half_sse(Yt, DT, topo)
     if not math.isfinite(En):
         return _DIVERGED, E, mu, 0.0, 0, False, gn, False
-    w[:] = wt
-    Y[:, :] = Yt
-    S[:, :] = St
+    engine.copy_vec(wt, w)
+    engine.copy_mat(Yt, Y)
+    engine.copy_mat(St, S)
     status = CONTINUE
     if engine.norm(delta) <= fopt[MIN_STEP]:
         status = _MIN_STEP

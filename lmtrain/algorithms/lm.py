@@ -66,37 +66,38 @@ def decide(E, Et, mu, t, fopt, iopt):
     return (STOP if mu_up > fopt[MU_MAX] else KEEP), mu_up
 
 
-@njit(cache=True)
+# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
+@njit(cache=True, inline="always")
 def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     """One LM iteration (Fig. 12.5).
 
     Returns ``(status, E, mu_next, mu_used, rejected, forced, gnorm, stepped)``.
     """
-    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
-    engine.jacobian_rows(w, Y, S, topo, J, 0, Dl, reached)
+    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
+    engine.jacobian_cols(w, Y, S, topo, JT, 0, Dl, reached)
     engine.errors(Y, DT, topo, e)
-    engine.matvec_t(J, e, g)
+    engine.matvec(JT, e, g)
     gn = engine.norm(g)
     if gn <= fopt[MIN_GRAD]:
         return _MIN_GRAD, E, mu, mu, 0, False, gn, False
-    small = J.shape[0] < J.shape[1]
-    engine.gram(J, G, small)
+    small = JT.shape[1] < JT.shape[0]
+    engine.gram_t(JT, G, small, Jr)
     N = w.shape[0]
     rejected = 0
     t = 0
     while True:
         mu_used = mu
         Et = math.inf
-        if engine.damped_step(J, e, g, G, small, mu, A, rhs, delta):
+        if engine.damped_step_t(JT, e, g, G, small, mu, A, rhs, delta):
             for i in range(N):
                 wt[i] = w[i] - delta[i]
             engine.forward(wt, Yt, St, topo)
             Et = engine.half_sse(Yt, DT, topo)
         action, mu = decide(E, Et, mu, t, fopt, iopt)
         if action == ACCEPT or action == FORCE:
-            w[:] = wt
-            Y[:, :] = Yt
-            S[:, :] = St
+            engine.copy_vec(wt, w)
+            engine.copy_mat(Yt, Y)
+            engine.copy_mat(St, S)
             status = CONTINUE
             if action == ACCEPT and engine.norm(delta) <= fopt[MIN_STEP]:
                 status = _MIN_STEP

@@ -41,11 +41,11 @@ _SINGULAR = int(StopReason.SINGULAR)
 @njit(cache=True)
 def hessian(w, DT, topo, fopt, ws, H):
     """Finite-difference Hessian of E from the analytic gradient (into ``H``)."""
-    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
+    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
     N = w.shape[0]
     h0 = fopt[HESSIAN_STEP]
     for i in range(N):
-        wt[:] = w
+        engine.copy_vec(w, wt)
         h = h0 * (1.0 + abs(w[i]))
         wt[i] = w[i] + h
         engine.forward(wt, Yt, St, topo)
@@ -64,22 +64,23 @@ def hessian(w, DT, topo, fopt, ws, H):
             H[r, i] = s
 
 
-@njit(cache=True)
+# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
+@njit(cache=True, inline="always")
 def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     """One Newton iteration. Returns the same tuple as the EBP step."""
-    Y, S, Yt, St, Dl, reached, J, e, g, gt, G, A, rhs, delta, wt, v = ws
+    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
     engine.gradient(w, Y, S, DT, topo, g, Dl)
     gn = engine.norm(g)
     if gn <= fopt[MIN_GRAD]:
         return _MIN_GRAD, E, mu, math.nan, 0, False, gn, False
     hessian(w, DT, topo, fopt, ws, G)
-    A[:, :] = G
-    rhs[:] = g
+    engine.copy_mat(G, A)
+    engine.copy_vec(g, rhs)
     if not engine.cholesky_solve(A, rhs):
         if iopt[INDEFINITE_STEP] == 0:
             return _NOT_PD, E, mu, math.nan, 0, False, gn, False
-        A[:, :] = G
-        rhs[:] = g
+        engine.copy_mat(G, A)
+        engine.copy_vec(g, rhs)
         if not engine.lu_solve(A, rhs):
             return _SINGULAR, E, mu, math.nan, 0, False, gn, False
     N = w.shape[0]
@@ -90,9 +91,9 @@ def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
     En = engine.half_sse(Yt, DT, topo)
     if not math.isfinite(En):
         return _DIVERGED, E, mu, math.nan, 0, False, gn, False
-    w[:] = wt
-    Y[:, :] = Yt
-    S[:, :] = St
+    engine.copy_vec(wt, w)
+    engine.copy_mat(Yt, Y)
+    engine.copy_mat(St, S)
     status = CONTINUE
     if engine.norm(delta) <= fopt[MIN_STEP]:
         status = _MIN_STEP

@@ -1,0 +1,292 @@
+"""Levenberg–Marquardt and Gauss–Newton without the whole Jacobian: the large-problem path.
+
+The compiled loop (:mod:`._loop`) holds J (P·M × N) and the node values of all
+P patterns, and forms JᵀJ in compiled code. That stops paying off as problems
+grow: a 2-20-20-1 network (501 weights) on 100,000 points would need 400 MB
+for J, and already at a few thousand points forming JᵀJ is most of the time.
+Here every iteration instead
+
+1. runs over the patterns in blocks of B: for each block the compiled engine
+   computes the forward pass, the Jacobian rows (transposed, J_bᵀ) and the
+   errors, and NumPy's BLAS adds J_bᵀJ_b to Q and J_bᵀe_b to g (the
+   quasi-Hessian accumulation of the NBN row of Table 12.1, a block of rows at
+   a time instead of one row at a time);
+2. solves (Q + μI) Δ = g with LAPACK's Cholesky factorisation (NumPy) and the
+   triangular solves in compiled code;
+3. evaluates E at the trial weights block by block (one compiled call);
+4. applies the μ rule of Fig. 12.5 through :func:`.lm.decide`, the same
+   compiled function the compiled loop calls — the rule has one implementation.
+
+Memory is that of one block (B·M·N for J_b, B × nodes for the node values)
+plus the N×N system, whatever P is. Python runs once per block and per try;
+next to milliseconds of BLAS work per iteration that is nothing.
+
+:func:`run` has the signature and the semantics of :func:`._loop.run` (the
+same stop checks in the same order, the same history), so everything that
+drives the compiled loop one step or one slice at a time drives this one too.
+With fewer residuals than weights (P·M < N) J is small anyway: it is built in
+one block and the P·M-sized system JJᵀ + μI is solved, as in the compiled path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import engine
+from .._clock import ticks
+from ..result import CONTINUE, StopReason
+from . import lm
+from ._options import (GAUSS_NEWTON, GOAL, JACOBIAN_BLOCKS, JACOBIAN_FULL, LM, MAX_ITER, MAX_TIME, MIN_GRAD,
+                       MIN_STEP, ST_E, ST_E0, ST_K, ST_MU, ST_STARTED, T0, TICK_HZ)
+
+_GOAL = int(StopReason.GOAL)
+_MAX_ITER = int(StopReason.MAX_ITER)
+_MAX_TIME = int(StopReason.MAX_TIME)
+_DIVERGED = int(StopReason.DIVERGED)
+_MIN_GRAD = int(StopReason.MIN_GRAD)
+_MIN_STEP = int(StopReason.MIN_STEP)
+_MU_MAX = int(StopReason.MU_MAX)
+_SINGULAR = int(StopReason.SINGULAR)
+
+#: entries of one Jacobian block J_b (2**20 doubles = 8 MB): big enough for BLAS
+#: to run at full speed, small enough to keep memory flat
+BLOCK_ENTRIES = 1 << 20
+
+_EPS = 2.220446049250313e-16
+
+
+#: ``jacobian="auto"`` takes the blocked path when forming the Gram matrix
+#: (JᵀJ, or JJᵀ when P·M < N) costs at least this many multiply-adds,
+#: min(R, N)²·max(R, N) with R = P·M: the measured crossover, below which the
+#: compiled loop is faster (README, Speed section) ...
+CROSSOVER_WORK = 2_000_000
+#: ... and whenever the whole J would take more than this many bytes
+FULL_JACOBIAN_BYTES = 64 << 20
+
+
+def use_blocks(mode: int, algo: int, P: int, M: int, N: int) -> bool:
+    """True when training should take the blocked path (``jacobian`` option code ``mode``)."""
+    if algo != LM and algo != GAUSS_NEWTON:
+        return False
+    if mode == JACOBIAN_FULL:
+        return False
+    if mode == JACOBIAN_BLOCKS:
+        return True
+    R = P * M
+    K = min(R, N)
+    return K * K * max(R, N) >= CROSSOVER_WORK or R * N * 8 > FULL_JACOBIAN_BYTES
+
+
+def block_patterns(P: int, M: int, N: int, entries: int = BLOCK_ENTRIES) -> int:
+    """Patterns per block: J_b has at most ``entries`` entries (at least one pattern)."""
+    return int(max(1, min(P, entries // max(1, M * N))))
+
+
+class Workspace:
+    """Buffers of the blocked path: one block of node values and Jacobian, and the N×N system."""
+
+    def __init__(self, algo: int, XT: np.ndarray, DT: np.ndarray, n_nodes: int, n_weights: int, block=None):
+        n_in, P = XT.shape
+        M = DT.shape[0]
+        N = n_weights
+        self.algo = algo
+        self.small = P * M < N  # solve the P·M-sized system JJᵀ + μI, J in one block
+        B = P if self.small else (block_patterns(P, M, N) if block is None else int(max(1, min(block, P))))
+        self.block = B
+        self.blocks = [(s, min(B, P - s)) for s in range(0, P, B)]
+        tail = P % B
+        self.full = self._buffers(n_nodes, B, M, N)
+        self.tail = self._buffers(n_nodes, tail, M, N) if tail else self._buffers(n_nodes, 1, M, N)
+        K = P * M if self.small else N
+        self.Q = np.empty((K, K))
+        self.Qb = np.empty((K, K)) if len(self.blocks) > 1 else self.Q
+        self.A = np.empty((K, K))
+        self.rhs = np.empty(K)
+        self.g = np.empty(N)
+        self.gb = np.empty(N)
+        self.delta = np.empty(N)
+        self.wt = np.empty(N)
+        self.reached = np.zeros(n_nodes, dtype=np.bool_)
+
+    @staticmethod
+    def _buffers(n_nodes, B, M, N):
+        """Node values, slopes, backward work space, J_bᵀ and errors for B patterns."""
+        return (np.empty((n_nodes, B)), np.zeros((n_nodes, B)), np.zeros((n_nodes, B)),
+                np.empty((N, B * M)), np.empty(B * M))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the buffers (what the blocked path adds to the data itself)."""
+        arrays = [*self.full, *self.tail, self.Q, self.A, self.rhs, self.g, self.gb, self.delta, self.wt]
+        if self.Qb is not self.Q:
+            arrays.append(self.Qb)
+        return sum(a.nbytes for a in arrays)
+
+    # -------------------------------------------------------------- the passes
+    def error(self, w, XT, DT, topo) -> float:
+        """E = ½Σe² at ``w``, forward pass block by block (one compiled call)."""
+        Y, S = self.full[0], self.full[1]
+        Yr, Sr = self.tail[0], self.tail[1]
+        return float(engine.blocked_error(w, XT, DT, topo, Y, S, Yr, Sr))
+
+    def accumulate(self, w, XT, DT, topo) -> None:
+        """Q = JᵀJ (or JJᵀ on the small side) and g = Jᵀe at ``w``, block by block."""
+        Q, g = self.Q, self.g
+        B = self.block
+        for i, (start, nb) in enumerate(self.blocks):
+            Y, S, Dl, JT, e = self.full if nb == B else self.tail
+            engine.block_jacobian(w, XT, DT, topo, start, Y, S, Dl, self.reached, JT, e)
+            if self.small:
+                np.matmul(JT.T, JT, out=Q)  # JJᵀ (BLAS syrk)
+                np.matmul(JT, e, out=g)
+                self.e = e
+                self.JT = JT
+            elif i == 0:
+                np.matmul(JT, JT.T, out=Q)  # J_bᵀJ_b (BLAS syrk)
+                np.matmul(JT, e, out=g)
+            else:
+                np.matmul(JT, JT.T, out=self.Qb)
+                Q += self.Qb
+                np.matmul(JT, e, out=self.gb)
+                g += self.gb
+
+    def solve(self, mu: float) -> bool:
+        """Δ = (JᵀJ + μI)⁻¹ Jᵀe into ``delta``; False when the system is singular.
+
+        The same test as :func:`lmtrain.engine.cholesky_solve`: a pivot (the
+        square of a diagonal entry of the Cholesky factor) not above n·eps
+        times the largest diagonal entry counts as singular.
+        """
+        A = self.A
+        K = A.shape[0]
+        np.copyto(A, self.Q)
+        A.flat[:: K + 1] += mu
+        dmax = float(np.max(np.diagonal(A)))
+        if not (dmax > 0.0) or not math.isfinite(dmax):
+            return False
+        try:
+            L = np.linalg.cholesky(A)
+        except np.linalg.LinAlgError:
+            return False
+        d = np.diagonal(L)
+        if not bool(np.all(d * d > K * _EPS * dmax)):  # False for NaN too
+            return False
+        rhs = self.rhs
+        np.copyto(rhs, self.e if self.small else self.g)
+        engine.cholesky_solve_lower(L, rhs)
+        if self.small:
+            np.matmul(self.JT, rhs, out=self.delta)  # Δ = Jᵀ(JJᵀ + μI)⁻¹e
+        else:
+            np.copyto(self.delta, rhs)
+        return bool(np.all(np.isfinite(self.delta)))
+
+
+def _norm(v) -> float:
+    return float(math.sqrt(float(np.dot(v, v))))
+
+
+def lm_step(w, E, mu, XT, DT, topo, fopt, iopt, ws: Workspace):
+    """One LM iteration (Fig. 12.5), as :func:`.lm.step`, on the blocked workspace."""
+    ws.accumulate(w, XT, DT, topo)
+    gn = _norm(ws.g)
+    if gn <= fopt[MIN_GRAD]:
+        return _MIN_GRAD, E, mu, mu, 0, False, gn, False
+    wt, delta = ws.wt, ws.delta
+    rejected = 0
+    t = 0
+    while True:
+        mu_used = mu
+        Et = math.inf
+        if ws.solve(mu):
+            np.subtract(w, delta, out=wt)
+            Et = ws.error(wt, XT, DT, topo)
+        action, mu = lm.decide(E, Et, mu, t, fopt, iopt)
+        if action == lm.ACCEPT or action == lm.FORCE:
+            np.copyto(w, wt)
+            status = CONTINUE
+            if action == lm.ACCEPT and _norm(delta) <= fopt[MIN_STEP]:
+                status = _MIN_STEP
+            return status, Et, mu, mu_used, rejected, action == lm.FORCE, gn, True
+        rejected += 1
+        if action == lm.STOP:
+            return _MU_MAX, E, mu, mu_used, rejected, False, gn, True
+        if action == lm.KEEP:
+            return CONTINUE, E, mu, mu_used, rejected, False, gn, True
+        t += 1
+
+
+def gauss_newton_step(w, E, mu, XT, DT, topo, fopt, iopt, ws: Workspace):
+    """One Gauss–Newton iteration, as :func:`.gauss_newton.step`, on the blocked workspace."""
+    ws.accumulate(w, XT, DT, topo)
+    gn = _norm(ws.g)
+    if gn <= fopt[MIN_GRAD]:
+        return _MIN_GRAD, E, mu, 0.0, 0, False, gn, False
+    if not ws.solve(0.0):
+        return _SINGULAR, E, mu, 0.0, 0, False, gn, False
+    np.subtract(w, ws.delta, out=ws.wt)
+    En = ws.error(ws.wt, XT, DT, topo)
+    if not math.isfinite(En):
+        return _DIVERGED, E, mu, 0.0, 0, False, gn, False
+    np.copyto(w, ws.wt)
+    status = CONTINUE
+    if _norm(ws.delta) <= fopt[MIN_STEP]:
+        status = _MIN_STEP
+    return status, En, mu, 0.0, 0, False, gn, True
+
+
+def run(algo, w, XT, DT, topo, fopt, iopt, state, ws: Workspace, hist, n_steps):
+    """:func:`._loop.run` for the blocked path: same arguments, stops and history."""
+    if state[ST_STARTED] == 0.0:
+        E0 = ws.error(w, XT, DT, topo)
+        state[ST_E] = E0
+        state[ST_E0] = E0
+        state[ST_STARTED] = 1.0
+        if not math.isfinite(E0):
+            return _DIVERGED
+    if algo == LM:
+        step = lm_step
+    elif algo == GAUSS_NEWTON:
+        step = gauss_newton_step
+    else:
+        raise ValueError("the blocked path serves 'lm' and 'gauss_newton' only")
+    hE, hmu, hg, hrej, hforced, ht = hist
+    L = hE.shape[0]
+    E = float(state[ST_E])
+    mu = float(state[ST_MU])
+    k = int(state[ST_K])
+    goal = fopt[GOAL]
+    max_time = fopt[MAX_TIME]
+    hz = fopt[TICK_HZ]
+    t0 = int(iopt[T0])
+    timed = hz > 0.0
+    status = CONTINUE
+    for _ in range(n_steps):
+        if E <= goal:
+            status = _GOAL
+            break
+        if k >= iopt[MAX_ITER]:
+            status = _MAX_ITER
+            break
+        if timed and max_time < math.inf and (ticks() - t0) / hz >= max_time:
+            status = _MAX_TIME
+            break
+        status, E, mu, mu_used, rej, forced, gn, stepped = step(w, E, mu, XT, DT, topo, fopt, iopt, ws)
+        if stepped:
+            if k < L:
+                hE[k] = E
+                hmu[k] = mu_used
+                hg[k] = gn
+                hrej[k] = rej
+                hforced[k] = forced
+                ht[k] = (ticks() - t0) / hz if timed else 0.0
+            k += 1
+        if status != CONTINUE:
+            if stepped and E <= goal:  # a stop found by the step that also met the goal
+                status = _GOAL
+            break
+    state[ST_E] = E
+    state[ST_MU] = mu
+    state[ST_K] = k
+    return status

@@ -1,0 +1,249 @@
+"""What the speed work must not change: results, whichever path computes them.
+
+* the branch-free ``tanh`` of the engine against ``numpy.tanh``;
+* the Cholesky solves against ``numpy.linalg``;
+* ``train``'s one-call fast path against its general path and against
+  ``run_trials`` (serial and threaded), bit for bit;
+* the blocked large-problem path against the whole-Jacobian path;
+* the ``jacobian`` option and the automatic choice between the two paths.
+
+No timings here: the benchmark (``benchmarks/run.py``) measures speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lmtrain as lm
+from lmtrain import engine
+from lmtrain.algorithms import _batch, _options as O, lm_blocked
+from lmtrain.experiments import run_trials, trial_weights
+
+ULP_LIMIT = 4
+
+
+# ------------------------------------------------------------------- tanh
+def _tanh_inputs():
+    rng = np.random.default_rng(7)
+    parts = [
+        rng.uniform(-1e-8, 1e-8, 2000), rng.uniform(-0.4, 0.4, 4000), rng.uniform(-3.0, 3.0, 4000),
+        rng.uniform(-25.0, 25.0, 4000), np.logspace(-300, 1.5, 2000), -np.logspace(-300, 1.5, 2000),
+        np.array([0.0, 5e-324, 1e-300, 0.1733, 0.3465735902799726, 0.34657359027997264, 18.9, 19.06, 19.1,
+                  20.0, 20.0000001, 700.0, 1e300]),
+    ]
+    x = np.concatenate(parts)
+    return np.concatenate([x, -x])
+
+
+def test_tanh_matches_numpy_to_a_few_ulp():
+    x = _tanh_inputs()
+    out = np.empty_like(x)
+    engine.tanh_array(x, out)
+    ref = np.tanh(x)
+    ulp = np.abs(out - ref) / np.spacing(np.abs(ref))
+    worst = int(np.argmax(ulp))
+    assert ulp[worst] <= ULP_LIMIT, f"tanh({x[worst]!r}) = {out[worst]!r}, numpy {ref[worst]!r}: {ulp[worst]} ulp"
+    assert np.all(np.abs(out) <= 1.0)
+    assert np.all(np.sign(out) == np.sign(ref))
+
+
+def test_tanh_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -1e308])
+    out = np.empty_like(x)
+    engine.tanh_array(x, out)
+    assert out[0] == 0.0 and not np.signbit(out[0])
+    assert out[1] == 0.0 and np.signbit(out[1]), "tanh(-0) must be -0"
+    assert out[2] == 1.0 and out[3] == -1.0
+    assert np.isnan(out[4]), "NaN must propagate (a diverged run is detected through E)"
+    assert out[5] == 1.0 and out[6] == -1.0
+
+
+def test_tanh_is_the_same_compiled_and_interpreted():
+    """The formula is plain arithmetic: the Python function gives the compiled bits."""
+    x = _tanh_inputs()[::97]
+    out = np.empty_like(x)
+    engine.tanh_array(x, out)
+    py = np.array([engine.tanh.py_func(float(v)) for v in x])
+    np.testing.assert_array_equal(out, py)
+
+
+# --------------------------------------------------------------- Cholesky
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 33])
+def test_cholesky_solves_match_numpy(n):
+    rng = np.random.default_rng(n)
+    B = rng.normal(size=(n + 3, n))
+    A = B.T @ B + 0.1 * np.eye(n)
+    b = rng.normal(size=n)
+    x_ref = np.linalg.solve(A, b)
+    A1, x1 = A.copy(), b.copy()
+    assert engine.cholesky_solve(A1, x1)
+    np.testing.assert_allclose(x1, x_ref, rtol=1e-10, atol=1e-12)
+    x2 = b.copy()
+    engine.cholesky_solve_lower(np.linalg.cholesky(A), x2)
+    np.testing.assert_allclose(x2, x_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_cholesky_reports_singular_and_indefinite():
+    v = np.array([1.0, 2.0, 3.0])
+    assert not engine.cholesky_solve(np.outer(v, v), np.ones(3))  # rank 1
+    assert not engine.cholesky_solve(np.diag([1.0, -1.0, 2.0]), np.ones(3))
+    assert not engine.cholesky_solve(np.full((2, 2), np.nan), np.ones(2))
+
+
+# ------------------------------------------------- fast path vs the others
+PARITY = lm.datasets.parity(3)
+NET = lm.mlp([3, 3, 1], activation="bipolar", gain=0.5)
+CASES = [("lm", {}), ("ebp", {"alpha": 1.0, "momentum": 0.5, "max_iter": 300}), ("gauss_newton", {}),
+         ("newton", {"max_iter": 20, "indefinite": "step"})]
+
+
+def _same_result(a, b, what):
+    assert a.stop_reason == b.stop_reason, what
+    assert a.iterations == b.iterations, what
+    np.testing.assert_array_equal(a.weights, b.weights, err_msg=what)
+    assert a.error == b.error and a.initial_error == b.initial_error, what
+    for field in ("error", "mu", "gradient_norm", "rejected", "forced"):
+        np.testing.assert_array_equal(getattr(a.history, field), getattr(b.history, field), err_msg=f"{what}: {field}")
+
+
+@pytest.mark.parametrize("algorithm,options", CASES)
+def test_fast_path_equals_general_path_and_trials(algorithm, options):
+    X, D = PARITY
+    W0 = trial_weights(NET, 6, 3)
+    serial = run_trials(NET, X, D, algorithm, w0=W0, goal=0.01, parallel=False, progress=False, **options)
+    threaded = run_trials(NET, X, D, algorithm, w0=W0, goal=0.01, parallel=True, progress=False, **options)
+    for name in ("stop_reason", "iterations", "error", "initial_error", "weights", "error_history"):
+        np.testing.assert_array_equal(getattr(serial, name), getattr(threaded, name), err_msg=name)
+    for t in range(len(W0)):
+        fast = lm.train(NET, X, D, algorithm, w0=W0[t], goal=0.01, **options)
+        general = lm.train(NET, X.tolist(), D.tolist(), algorithm, w0=W0[t].tolist(), goal=0.01, **options)
+        watched = lm.train(NET, X, D, algorithm, w0=W0[t], goal=0.01, callback=lambda rec: None, **options)
+        _same_result(fast, general, f"{algorithm} trial {t}: fast vs general path")
+        _same_result(fast, watched, f"{algorithm} trial {t}: fast path vs one step per call")
+        assert fast.iterations == serial.iterations[t]
+        np.testing.assert_array_equal(fast.weights, serial.weights[t])
+        n = min(fast.iterations, serial.error_history.shape[1])
+        np.testing.assert_array_equal(fast.history.error[:n], serial.error_history[t, :n])
+        assert np.all(np.isnan(fast.history.validation_error))
+
+
+def test_fast_path_leaves_inputs_alone_and_rejects_nan():
+    X, D = PARITY
+    w0 = NET.init_weights(4)
+    keep = (X.copy(), D.copy(), w0.copy())
+    r = lm.train(NET, X, D, w0=w0, goal=0.01)
+    assert r.weights is not w0
+    for a, b in zip((X, D, w0), keep):
+        np.testing.assert_array_equal(a, b)
+    bad = X.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="X"):
+        lm.train(NET, bad, D, w0=w0)
+    w_bad = w0.copy()
+    w_bad[0] = np.inf
+    with pytest.raises(ValueError, match="w0"):
+        lm.train(NET, X, D, w0=w_bad)
+
+
+def test_seeded_weights_are_the_documented_draws():
+    X, D = PARITY
+    for seed in (0, 1, 0):  # the second 0 comes from the cache of drawn weights
+        r = lm.train(NET, X, D, seed=seed, goal=0.01)
+        ref = lm.train(NET, X, D, w0=NET.init_weights(seed), goal=0.01)
+        _same_result(r, ref, f"seed {seed}")
+
+
+# ------------------------------------------------------------ blocked path
+def _regression(P, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-np.pi, np.pi, (P, 2))
+    return X, np.sin(X[:, :1]) * np.cos(X[:, 1:])
+
+
+REG_NET = lm.mlp([2, 4, 4, 1], activation="bipolar", output_activation="linear")
+
+
+@pytest.mark.parametrize("algorithm", ["lm", "gauss_newton"])
+def test_blocked_path_follows_the_full_path(algorithm):
+    X, D = _regression(150)
+    w0 = REG_NET.init_weights(2)
+    full = lm.train(REG_NET, X, D, algorithm, w0=w0, max_iter=15, jacobian="full")
+    blocks = lm.train(REG_NET, X, D, algorithm, w0=w0, max_iter=15, jacobian="blocks")
+    stepped = lm.train(REG_NET, X, D, algorithm, w0=w0, max_iter=15, jacobian="blocks", callback=lambda r: None)
+    for other in (blocks, stepped):
+        assert other.stop_reason == full.stop_reason
+        assert other.iterations == full.iterations
+        np.testing.assert_array_equal(other.history.rejected, full.history.rejected)
+        np.testing.assert_allclose(other.history.error, full.history.error, rtol=1e-8)
+        np.testing.assert_allclose(other.weights, full.weights, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(blocks.weights, stepped.weights)
+
+
+def test_blocked_path_small_side_matches_full_path():
+    """Fewer residuals than weights: the P·M-sized system, as the compiled path solves it."""
+    X, D = PARITY
+    W0 = trial_weights(NET, 5, 11)
+    for algorithm in ("lm", "gauss_newton"):
+        a = run_trials(NET, X, D, algorithm, w0=W0, goal=0.01, jacobian="full", progress=False)
+        b = run_trials(NET, X, D, algorithm, w0=W0, goal=0.01, jacobian="blocks", progress=False)
+        np.testing.assert_array_equal(a.stop_reason, b.stop_reason)
+        np.testing.assert_array_equal(a.iterations, b.iterations)
+
+
+def test_blocked_accumulation_matches_numpy_with_a_short_last_block():
+    X, D = _regression(53)  # more patterns than the 37 weights: JᵀJ, built in blocks
+    net = REG_NET
+    w = net.init_weights(9)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=10)
+    assert [nb for _, nb in ws.blocks] == [10, 10, 10, 10, 10, 3]
+    ws.accumulate(w, XT, DT, net.topology)
+    J = net.jacobian(w, X)
+    e = (D - net.forward(w, X)).ravel()
+    np.testing.assert_allclose(ws.Q, J.T @ J, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ws.g, J.T @ e, rtol=1e-12, atol=1e-12)
+    assert ws.error(w, XT, DT, net.topology) == pytest.approx(net.error(w, X, D), rel=1e-13)
+
+
+def test_blocked_workspace_does_not_grow_with_the_patterns():
+    net = lm.mlp([2, 20, 20, 1], activation="bipolar", output_activation="linear")
+    sizes = []
+    for P in (20_000, 100_000):
+        X, D = _regression(P)
+        ws = lm_blocked.Workspace(O.LM, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), net.n_nodes,
+                                  net.n_weights)
+        sizes.append(ws.nbytes)
+        assert ws.block * net.n_weights <= lm_blocked.BLOCK_ENTRIES
+    assert sizes[1] == sizes[0] or sizes[1] < 64 << 20
+    assert max(sizes) < 64 << 20, "the blocked path should hold far less than the 400 MB Jacobian"
+
+
+# --------------------------------------------------------- the option itself
+def test_jacobian_option_is_checked():
+    X, D = PARITY
+    with pytest.raises(ValueError, match="jacobian"):
+        lm.train(NET, X, D, jacobian="sparse")
+    with pytest.raises(TypeError, match="jacobian"):
+        lm.train(NET, X, D, jacobian=1)
+    with pytest.raises(TypeError, match="jacobian"):
+        lm.train(NET, X, D, "ebp", jacobian="full")  # only LM and Gauss–Newton have it
+
+
+def test_automatic_choice_of_path():
+    auto = O.JACOBIAN_AUTO
+    assert not lm_blocked.use_blocks(auto, O.LM, 8, 1, 16)  # parity-3
+    assert lm_blocked.use_blocks(auto, O.LM, 2000, 1, 501)  # the 2,000-point regression
+    assert lm_blocked.use_blocks(auto, O.GAUSS_NEWTON, 100_000, 1, 501)
+    assert not lm_blocked.use_blocks(auto, O.EBP, 100_000, 1, 501)  # EBP never forms J
+    assert not lm_blocked.use_blocks(O.JACOBIAN_FULL, O.LM, 2000, 1, 501)
+    assert lm_blocked.use_blocks(O.JACOBIAN_BLOCKS, O.LM, 8, 1, 16)
+
+
+def test_flat_topology_round_trip():
+    for net in (NET, lm.fcc(4, 3, outputs=2), lm.bmlp([2, 3, 2])):
+        tint, tgain = _batch.flat_topology(net.topology)
+        back = _batch._topology(tint, tgain)
+        assert int(back[0]) == int(net.topology[0])
+        for a, b in zip(back[1:], net.topology[1:]):
+            np.testing.assert_array_equal(a, b)
