@@ -110,6 +110,45 @@ def history(length):
 
 
 @njit(cache=True)
+def stop_before(E, k, fopt, iopt):
+    """The stop checks at the top of an iteration, in order: goal (E ≤ goal),
+    iteration limit, time limit. Returns a StopReason code or CONTINUE.
+
+    Shared by the compiled loop and the blocked path's loop, so both stop alike.
+    """
+    if E <= fopt[GOAL]:
+        return _GOAL
+    if k >= iopt[MAX_ITER]:
+        return _MAX_ITER
+    hz = fopt[TICK_HZ]
+    if hz > 0.0 and fopt[MAX_TIME] < math.inf and (ticks() - iopt[T0]) / hz >= fopt[MAX_TIME]:
+        return _MAX_TIME
+    return CONTINUE
+
+
+@njit(cache=True)
+def record(hist, k, E, mu_used, gn, rej, forced, fopt, iopt):
+    """Write the record of iteration ``k`` (0-based) while the history has room."""
+    hE, hmu, hg, hrej, hforced, ht = hist
+    if k < hE.shape[0]:
+        hE[k] = E
+        hmu[k] = mu_used
+        hg[k] = gn
+        hrej[k] = rej
+        hforced[k] = forced
+        hz = fopt[TICK_HZ]
+        ht[k] = (ticks() - iopt[T0]) / hz if hz > 0.0 else 0.0
+
+
+@njit(cache=True)
+def stop_after(status, stepped, E, fopt):
+    """A stop found by a step that also met the goal is reported as the goal."""
+    if stepped and E <= fopt[GOAL]:
+        return _GOAL
+    return status
+
+
+@njit(cache=True)
 def run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
     """Up to ``n_steps`` iterations; returns a StopReason code or CONTINUE (−1).
 
@@ -126,26 +165,13 @@ def run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
         state[ST_STARTED] = 1.0
         if not math.isfinite(E0):
             return _DIVERGED
-    hE, hmu, hg, hrej, hforced, ht = hist
-    L = hE.shape[0]
     E = state[ST_E]
     mu = state[ST_MU]
     k = int(state[ST_K])
-    goal = fopt[GOAL]
-    max_time = fopt[MAX_TIME]
-    hz = fopt[TICK_HZ]
-    t0 = iopt[T0]
-    timed = hz > 0.0
     status = CONTINUE
     for _ in range(n_steps):
-        if E <= goal:
-            status = _GOAL
-            break
-        if k >= iopt[MAX_ITER]:
-            status = _MAX_ITER
-            break
-        if timed and max_time < math.inf and (ticks() - t0) / hz >= max_time:
-            status = _MAX_TIME
+        status = stop_before(E, k, fopt, iopt)
+        if status != CONTINUE:
             break
         if algo == LM:
             status, E, mu, mu_used, rej, forced, gn, stepped = lm.step(w, E, mu, XT, DT, topo, fopt, iopt, ws)
@@ -156,17 +182,10 @@ def run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
         else:
             status, E, mu, mu_used, rej, forced, gn, stepped = ebp.step(w, E, mu, XT, DT, topo, fopt, iopt, ws)
         if stepped:
-            if k < L:
-                hE[k] = E
-                hmu[k] = mu_used
-                hg[k] = gn
-                hrej[k] = rej
-                hforced[k] = forced
-                ht[k] = (ticks() - t0) / hz if timed else 0.0
+            record(hist, k, E, mu_used, gn, rej, forced, fopt, iopt)
             k += 1
         if status != CONTINUE:
-            if stepped and E <= goal:  # a stop found by the step that also met the goal
-                status = _GOAL
+            status = stop_after(status, stepped, E, fopt)
             break
     state[ST_E] = E
     state[ST_MU] = mu

@@ -35,15 +35,11 @@ import math
 import numpy as np
 
 from .. import engine
-from .._clock import ticks
 from ..result import CONTINUE, StopReason
-from . import lm
-from ._options import (GAUSS_NEWTON, GOAL, JACOBIAN_BLOCKS, JACOBIAN_FULL, LM, MAX_ITER, MAX_TIME, MIN_GRAD,
-                       MIN_STEP, ST_E, ST_E0, ST_K, ST_MU, ST_STARTED, T0, TICK_HZ)
+from . import _loop, lm
+from ._options import (GAUSS_NEWTON, JACOBIAN_BLOCKS, JACOBIAN_FULL, LM, MIN_GRAD,
+                       MIN_STEP, ST_E, ST_E0, ST_K, ST_MU, ST_STARTED)
 
-_GOAL = int(StopReason.GOAL)
-_MAX_ITER = int(StopReason.MAX_ITER)
-_MAX_TIME = int(StopReason.MAX_TIME)
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
 _MIN_STEP = int(StopReason.MIN_STEP)
@@ -251,40 +247,20 @@ def run(algo, w, XT, DT, topo, fopt, iopt, state, ws: Workspace, hist, n_steps):
         step = gauss_newton_step
     else:
         raise ValueError("the blocked path serves 'lm' and 'gauss_newton' only")
-    hE, hmu, hg, hrej, hforced, ht = hist
-    L = hE.shape[0]
     E = float(state[ST_E])
     mu = float(state[ST_MU])
     k = int(state[ST_K])
-    goal = fopt[GOAL]
-    max_time = fopt[MAX_TIME]
-    hz = fopt[TICK_HZ]
-    t0 = int(iopt[T0])
-    timed = hz > 0.0
     status = CONTINUE
     for _ in range(n_steps):
-        if E <= goal:
-            status = _GOAL
-            break
-        if k >= iopt[MAX_ITER]:
-            status = _MAX_ITER
-            break
-        if timed and max_time < math.inf and (ticks() - t0) / hz >= max_time:
-            status = _MAX_TIME
+        status = _loop.stop_before(E, k, fopt, iopt)
+        if status != CONTINUE:
             break
         status, E, mu, mu_used, rej, forced, gn, stepped = step(w, E, mu, XT, DT, topo, fopt, iopt, ws)
         if stepped:
-            if k < L:
-                hE[k] = E
-                hmu[k] = mu_used
-                hg[k] = gn
-                hrej[k] = rej
-                hforced[k] = forced
-                ht[k] = (ticks() - t0) / hz if timed else 0.0
+            _loop.record(hist, k, E, mu_used, gn, rej, forced, fopt, iopt)
             k += 1
         if status != CONTINUE:
-            if stepped and E <= goal:  # a stop found by the step that also met the goal
-                status = _GOAL
+            status = _loop.stop_after(status, stepped, E, fopt)
             break
     state[ST_E] = E
     state[ST_MU] = mu
