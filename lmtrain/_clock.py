@@ -3,9 +3,10 @@
 Numba has no ``time.perf_counter`` in nopython mode, and leaving compiled code
 to read the clock would cost microseconds per iteration. ``llvm.readcyclecounter``
 costs a few nanoseconds and keeps Numba's on-disk cache usable. Its rate is
-calibrated once per process against ``time.perf_counter``; where the counter is
-not available (it then reads 0) elapsed times are reported as 0 and ``max_time``
-is checked from Python instead.
+calibrated once per process against ``time.perf_counter``. Where the counter is
+not available (it then reads 0, as on some non-x86 machines) elapsed times are
+reported as 0 and ``max_time`` cannot be enforced inside compiled loops;
+:func:`lmtrain.train` then warns when ``max_time`` is set.
 """
 
 from __future__ import annotations

@@ -251,6 +251,8 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=N
     h = DIFF_STEP if diff_step is None else check_number(diff_step, "diff_step", low=0.0, low_open=True, high=1.0)
     xtol = check_number(xtol, "xtol", low=0.0)
     options.setdefault("strict", True)
+    if "jacobian" in options:  # the network trainer's J storage choice; a curve model has no network
+        raise TypeError("curve_fit: option 'jacobian' does not apply (pass the model's Jacobian as jac=)")
     try:
         o = resolve_options("lm", options)
     except TypeError as exc:

@@ -756,3 +756,21 @@ def test_parallel_equals_serial(algorithm, options):
                                    parallel=par, **options) for par in (True, False))
     _same_trials(a, b)
     assert a.iterations.max() > 0
+
+
+
+def test_max_time_without_a_cycle_counter_warns(monkeypatch):
+    """Where compiled code cannot read a clock, a max_time request must not pass silently."""
+    from lmtrain import algorithms
+
+    monkeypatch.setattr(_clock, "_HZ", 0.0)
+    algorithms._OPTION_CACHE.clear()
+    try:
+        X, D = lm.datasets.xor()
+        net = lm.mlp([2, 2, 1])
+        with pytest.warns(RuntimeWarning, match="max_time"):
+            r = lm.train(net, X, D, "lm", seed=0, max_time=5.0, max_iter=3)
+        assert r.iterations <= 3 and np.all(np.isfinite(r.weights))
+        assert np.all(r.history.time == 0.0)
+    finally:
+        algorithms._OPTION_CACHE.clear()

@@ -327,3 +327,10 @@ def test_chapter_curve_exponential_quick(tmp_path, capsys):
                   [0.0, np.sum(ex**2)]])
     H[1, 0] = H[0, 1]
     np.testing.assert_allclose(mod.hessian_fd(p, x, y), H, rtol=1e-6)
+
+
+def test_network_only_option_is_rejected():
+    """``jacobian`` chooses how the network trainer stores J; for a curve model it means nothing."""
+    x = np.linspace(0, 1, 10)
+    with pytest.raises(TypeError, match="jacobian"):
+        lm.curve_fit(lambda x, p: p[0] * x, x, 2 * x, [1.0], jacobian="full")

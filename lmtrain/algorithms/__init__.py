@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -266,6 +267,9 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
     validation and progress the run is one compiled call.
     """
     fopt, iopt = pack_options(o)
+    if o["max_time"] < math.inf and fopt[O.TICK_HZ] <= 0.0:
+        warnings.warn("max_time cannot be enforced here: this machine has no cycle counter that compiled "
+                      "code can read", RuntimeWarning, stacklevel=3)
     topo = net.topology
     if lm_blocked.use_blocks(int(iopt[O.JACOBIAN]), spec.code, XT.shape[1], net.n_outputs, net.n_weights):
         ws = lm_blocked.Workspace(spec.code, XT, DT, net.n_nodes, net.n_weights)
@@ -365,6 +369,8 @@ def _train_fast(net, spec, options, X, D, w0, seed, progress):
     o, fopt, iopt = _packed(spec, options)
     if lm_blocked.use_blocks(int(iopt[O.JACOBIAN]), spec.code, P, M, N):
         return None
+    if fopt[O.TICK_HZ] <= 0.0 and o["max_time"] < math.inf:
+        return None  # the general path warns that max_time cannot be enforced
     if progress is not False and ProgressLine.from_option(progress) is not None:
         return None
     tint, tgain = _batch.flat_topology(net.topology)
