@@ -14,6 +14,7 @@ from .monitor import LivePlot, ProgressLine, plot_training
 from . import io
 from .estimators import LMClassifier, LMRegressor, Model
 from .io import load, save
+from .trace import Trace, trace
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,4 @@ __all__ = [
 ]
 __all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "plot_training"]
 __all__ += ["LMClassifier", "LMRegressor", "Model", "io", "load", "save"]
-__all__ += ["experiments", "plotting"]
+__all__ += ["experiments", "plotting", "Trace", "trace"]

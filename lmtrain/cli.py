@@ -17,6 +17,7 @@ from typing import Sequence
 #: modules that each register one or more sub-commands
 COMMAND_MODULES = ["lmtrain._cmd_demo", "lmtrain._cmd_reproduce"]
 COMMAND_MODULES.append("lmtrain._cmd_fit")
+COMMAND_MODULES.append("lmtrain._cmd_trace")
 
 
 class UsageError(Exception):
