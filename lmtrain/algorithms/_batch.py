@@ -240,11 +240,20 @@ def _chunks(algo, W0, XT, DT, topo, fopt, iopt, mu0, bounds,
     tint, tgain = flat_topology(topo)
     args = (algo, W0, XT, DT, True, tint, tgain, fopt, iopt, mu0, hist_E.shape[1])
     outs = (out_int, out_float, out_W, hist_E)
+    # EBP on few patterns: trials side by side in lanes (same results, see _lanes)
+    B = _lanes.lanes(XT.shape[1], max(hi - lo for lo, hi in bounds)) \
+        if algo == O.EBP and fopt[O.MAX_TIME] == math.inf else 1
+    if B > 1:
+        def one(lo, hi):
+            return _lanes.run_many_ebp(*args, lo, hi, *outs, B)
+    else:
+        def one(lo, hi):
+            return run_many(*args, lo, hi, *outs)
     if pool is None:
         for lo, hi in bounds:
-            run_many(*args, lo, hi, *outs)
+            one(lo, hi)
     else:
-        for f in [pool.submit(run_many, *args, lo, hi, *outs) for lo, hi in bounds]:
+        for f in [pool.submit(one, lo, hi) for lo, hi in bounds]:
             f.result()
     out_status[:] = out_int[:, 0]
     out_iter[:] = out_int[:, 1]
@@ -287,3 +296,7 @@ def run_many_parallel(algo, W0, XT, DT, topo, fopt, iopt, mu0, n_nodes, n_output
     bounds = [(T * c // n_chunks, T * (c + 1) // n_chunks) for c in range(n_chunks)]
     _chunks(algo, W0, XT, DT, topo, fopt, iopt, mu0, bounds,
             out_status, out_iter, out_E, out_E0, out_time, out_W, hist_E, pool=_pool())
+
+
+# at the end: _lanes reuses _finite2 and _topology from this module
+from . import _lanes  # noqa: E402
