@@ -227,6 +227,18 @@ def _scipy_lm(least_squares, ref, sizes, act, X, D, W0, goal, method="lm", max_n
     return njev, succ, nfev
 
 
+def _without_lanes(fn):
+    """Run ``fn`` with EBP's lanes switched off (one trial at a time, for comparison)."""
+    from lmtrain.algorithms import _lanes
+
+    keep = _lanes.MAX_LANES
+    _lanes.MAX_LANES = 1
+    try:
+        return fn()
+    finally:
+        _lanes.MAX_LANES = keep
+
+
 # ----------------------------------------------------------------- parts
 def _parity3(ctx):
     lm, np, ref, nlm, least_squares = ctx["lm"], ctx["np"], ctx["ref"], ctx["nlm"], ctx["least_squares"]
@@ -245,7 +257,7 @@ def _parity3(ctx):
     _lmtrain_train(lm, net, X, D, W0[:2], opts)
     run_trials(net, X, D, "lm", w0=W0[:2], parallel=False, progress=False, **opts)
     run_trials(net, X, D, "lm", w0=W0[:4], parallel=True, progress=False, **opts)
-    run_trials(net, X, D, "ebp", w0=W0[:2], alpha=1.0, parallel=False, progress=False, **opts)
+    run_trials(net, X, D, "ebp", w0=W0[:16], alpha=1.0, parallel=False, progress=False, **opts)  # lanes
 
     lm_iters = run_trials(net, X, D, "lm", w0=W0, parallel=False, progress=False, **opts).iterations
     # many trials per call: 1,000 (the first 100 are the ones above)
@@ -258,6 +270,8 @@ def _parity3(ctx):
         "parallel": lambda: run_trials(net, X, D, "lm", w0=WB, parallel=True, progress=False, history=0, **opts),
         "ebp": lambda: run_trials(net, X, D, "ebp", w0=W0[:ebp_T], alpha=1.0, parallel=False, progress=False,
                                   history=0, **opts),
+        "ebp_alone": lambda: _without_lanes(lambda: run_trials(net, X, D, "ebp", w0=W0[:ebp_T], alpha=1.0,
+                                                               parallel=False, progress=False, history=0, **opts)),
     }
     # the lmtrain rows take milliseconds: repeat them round-robin, so that all see the same machine
     best = {k: (math.inf, None) for k in cases}
@@ -292,7 +306,15 @@ def _parity3(ctx):
 
     # EBP, alpha = 1: per iteration
     t, r = best["ebp"]
-    ebp_l = Row("lmtrain: EBP α=1, run_trials, 1 core", t, int(r.iterations.sum()), int(r.success.sum()), ebp_T)
+    from lmtrain.algorithms import _lanes
+
+    B = _lanes.lanes(X.shape[0], ebp_T)
+    ebp_l = Row(f"lmtrain: EBP α=1, run_trials, 1 core, {B} lanes", t, int(r.iterations.sum()),
+                int(r.success.sum()), ebp_T)
+    t, r2 = best["ebp_alone"]
+    same = bool(np.array_equal(r.iterations, r2.iterations) and np.array_equal(r.weights, r2.weights))
+    ebp_1 = Row("lmtrain: EBP α=1, run_trials, one trial at a time", t, int(r2.iterations.sum()),
+                int(r2.success.sum()), ebp_T, note=f"the lanes give the same weights and iterations: {same}")
     n_np = 5 if ctx["quick"] else 20
 
     def numpy_ebp():
@@ -305,8 +327,8 @@ def _parity3(ctx):
 
     t, (its, succ) = _best(numpy_ebp, rep)
     ebp_n = Row("NumPy EBP α=1 (backward pass, layer matrices)", t, its, succ, n_np)
-    _table(f"parity-3 EBP α=1 (w ← w − g), per iteration ({ebp_T} trials lmtrain, {n_np} NumPy)", [ebp_l, ebp_n],
-           ebp_l)
+    _table(f"parity-3 EBP α=1 (w ← w − g), per iteration ({ebp_T} trials lmtrain, {n_np} NumPy)",
+           [ebp_l, ebp_1, ebp_n], ebp_l)
     rows["ebp"], rows["ebp_numpy"] = ebp_l, ebp_n
     return rows
 

@@ -7,7 +7,8 @@ layers sets the time. :func:`run_many_ebp` therefore runs ``B`` trials at once.
 Node values are laid out ``Y[node, b·P + p]`` (lane b, pattern p), every
 lane's weights are spread along the same columns (``Wx[i, b·P + p] = w_b[i]``),
 and one pass over B·P columns advances all B trials by one iteration. When a
-trial stops, its lane takes the next trial.
+trial stops, its lane takes the next trial; once no trial is left to start
+and half the lanes are idle, the remaining trials move to fewer lanes.
 
 The arithmetic of each lane is exactly that of :func:`lmtrain.engine.forward`,
 :func:`lmtrain.engine.gradient` and :func:`lmtrain.algorithms.ebp.step` (same
@@ -261,6 +262,40 @@ def _finish(t, status, k, E, E0, seconds, W, b, out_int, out_float, out_W, hist_
         hist_E[t, i] = np.nan
 
 
+@njit(cache=True)
+def _layout(XT, DT, n_nodes, N, B):
+    """The arrays of ``B`` lanes: node values (inputs filled in), targets, weights, lane state."""
+    n_in, P = XT.shape
+    M = DT.shape[0]
+    L = B * P
+    Y = np.zeros((n_nodes, L))
+    S = np.zeros((n_nodes, L))
+    Dl = np.zeros((n_nodes, L))
+    DTl = np.empty((M, L))
+    for p in range(P):
+        for b in range(B):
+            for i in range(n_in):
+                Y[i, p * B + b] = XT[i, p]
+            for m in range(M):
+                DTl[m, p * B + b] = DT[m, p]
+    Wx = np.zeros((N, L))
+    W = np.zeros((N, B))
+    Wt = np.zeros((N, B))
+    V = np.zeros((N, B))
+    G = np.zeros((N, B))
+    acc = np.zeros(B)
+    En = np.zeros(B)
+    gn = np.zeros(B)
+    vn = np.zeros(B)
+    trial = np.full(B, -1, np.int64)
+    K = np.zeros(B, np.int64)
+    E = np.zeros(B)
+    E0 = np.zeros(B)
+    spent = np.zeros(B)
+    keep = np.zeros(B)  # 1.0: the lane steps in this pass; 0.0: its weights stay
+    return Y, S, Dl, DTl, Wx, W, Wt, V, G, acc, En, gn, vn, trial, K, E, E0, spent, keep
+
+
 @njit(cache=True, nogil=True)
 def run_many_ebp(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len, lo, hi,
                  out_int, out_float, out_W, hist_E, n_lanes):
@@ -292,31 +327,7 @@ def run_many_ebp(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_
     n_nodes = n_in + topo[4].shape[0]
     B = max(1, min(n_lanes, hi - lo))
     L = B * P
-    Y = np.zeros((n_nodes, L))
-    S = np.zeros((n_nodes, L))
-    Dl = np.zeros((n_nodes, L))
-    DTl = np.empty((M, L))
-    for p in range(P):
-        for b in range(B):
-            for i in range(n_in):
-                Y[i, p * B + b] = XT[i, p]
-            for m in range(M):
-                DTl[m, p * B + b] = DT[m, p]
-    Wx = np.zeros((N, L))
-    W = np.zeros((N, B))
-    Wt = np.zeros((N, B))
-    V = np.zeros((N, B))
-    G = np.zeros((N, B))
-    acc = np.zeros(B)
-    En = np.zeros(B)
-    gn = np.zeros(B)
-    vn = np.zeros(B)
-    trial = np.full(B, -1, np.int64)
-    K = np.zeros(B, np.int64)
-    E = np.zeros(B)
-    E0 = np.zeros(B)
-    spent = np.zeros(B)
-    keep = np.zeros(B)  # 1.0: the lane steps in this pass; 0.0: its weights stay
+    Y, S, Dl, DTl, Wx, W, Wt, V, G, acc, En, gn, vn, trial, K, E, E0, spent, keep = _layout(XT, DT, n_nodes, N, B)
     Lout = hist_E.shape[1]
     alpha = fopt[O.ALPHA]
     beta = fopt[O.MOMENTUM]
@@ -368,6 +379,29 @@ def run_many_ebp(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_
                 trial[b] = -1
         if active == 0:
             break
+        if nxt >= hi and 2 * active <= B:
+            # no trial left to start and half the lanes idle: carry on in fewer
+            # lanes (node values recomputed from the same weights: same numbers)
+            Y2, S2, Dl2, DTl2, Wx2, W2, Wt2, V2, G2, acc2, En2, gn2, vn2, trial2, K2, E2, E02, spent2, keep2 = \
+                _layout(XT, DT, n_nodes, N, active)
+            j = 0
+            for b in range(B):
+                if trial[b] >= 0:
+                    for i in range(N):
+                        W2[i, j] = W[i, b]
+                        V2[i, j] = V[i, b]
+                    trial2[j] = trial[b]
+                    K2[j] = K[b]
+                    E2[j] = E[b]
+                    E02[j] = E0[b]
+                    spent2[j] = spent[b]
+                    j += 1
+            Y, S, Dl, DTl, Wx, W, Wt, V, G, acc, En, gn, vn, trial, K, E, E0, spent, keep = \
+                Y2, S2, Dl2, DTl2, Wx2, W2, Wt2, V2, G2, acc2, En2, gn2, vn2, trial2, K2, E2, E02, spent2, keep2
+            B = active
+            L = B * P
+            _spread(W, Wx, P)
+            _forward_all(Wx, Y, S, topo)
         t_pass = ticks()
         # one EBP step in every lane (ebp.step): gradient, v ← βv − αg, w ← w + v, forward
         _gradient(Wx, Y, S, DTl, topo, G, Dl, acc, P)
