@@ -520,7 +520,7 @@ for algo in ("lm", "ebp", "gauss_newton", "newton"):
     lm.train(net, X, D, algorithm=algo, seed=1, goal=0.01)
 t1 = time.perf_counter()
 for algo in ("lm", "ebp", "gauss_newton", "newton"):
-    run_trials(net, X, D, algo, trials=4, seed=0, goal=0.01, progress=False)
+    run_trials(net, X, D, algo, trials=40, seed=0, goal=0.01, progress=False)  # EBP: in lanes
 t2 = time.perf_counter()
 print(t1 - t0, t2 - t1)
 """

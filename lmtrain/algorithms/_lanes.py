@@ -60,44 +60,8 @@ def lanes(P: int, trials: int) -> int:
 
 
 @njit(cache=True)
-def _forward(Wx, Y, S, topo, c0, c1, step):
-    """:func:`lmtrain.engine.forward` for columns ``c0, c0 + step, … < c1``, weights per column."""
-    n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
-    for j in range(act.shape[0]):
-        node = n_in + j
-        base = w_ptr[j]
-        row = Y[node]
-        wb = Wx[base]
-        for c in range(c0, c1, step):
-            row[c] = wb[c]
-        k0 = in_ptr[j]
-        for k in range(k0, in_ptr[j + 1]):
-            wk = Wx[base + 1 + k - k0]
-            src = Y[in_idx[k]]
-            for c in range(c0, c1, step):
-                row[c] += wk[c] * src[c]
-        g = gain[j]
-        srow = S[node]
-        code = act[j]
-        if code == BIPOLAR:
-            for c in range(c0, c1, step):
-                y = engine.tanh(g * row[c])
-                row[c] = y
-                srow[c] = g * (1.0 - y * y)
-        elif code == UNIPOLAR:
-            for c in range(c0, c1, step):
-                y = 1.0 / (1.0 + math.exp(-g * row[c]))
-                row[c] = y
-                srow[c] = g * y * (1.0 - y)
-        else:
-            for c in range(c0, c1, step):
-                row[c] = g * row[c]
-                srow[c] = g
-
-
-@njit(cache=True)
 def _forward_all(Wx, Y, S, topo):
-    """:func:`_forward` over every column (a unit step the compiler can vectorise)."""
+    """:func:`lmtrain.engine.forward` of every lane (weights per column, ``Wx``)."""
     n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
     L = Y.shape[1]
     for j in range(act.shape[0]):
@@ -334,49 +298,50 @@ def run_many_ebp(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_
     hz = fopt[O.TICK_HZ]
     nxt = lo
     while True:
-        # top of an iteration, lane by lane: an empty lane takes the next trial
-        # (a non-finite initial error ends it at once, as in the loop), then the
-        # loop's stop checks (goal, iteration limit) may end the lane's trial
-        active = 0
-        for b in range(B):
-            while True:
-                if trial[b] < 0:
-                    if nxt >= hi:
-                        break
-                    t0 = ticks()
+        # top of an iteration: empty lanes take the next trials (one forward
+        # pass over all lanes gives their initial errors; the other lanes'
+        # values come out unchanged), then the loop's stop checks (goal,
+        # iteration limit); a trial that ends here frees its lane again
+        while True:
+            loaded = False
+            for b in range(B):
+                if trial[b] < 0 and nxt < hi:
                     t = nxt
                     nxt += 1
+                    trial[b] = t
+                    K[b] = -1  # initial error still to take
                     for i in range(N):
                         W[i, b] = W0[t, i]
                         V[i, b] = 0.0
-                        w = W0[t, i]
-                        row = Wx[i]
-                        for p in range(P):
-                            row[p * B + b] = w
-                    _forward(Wx, Y, S, topo, b, L, B)
-                    e0 = 0.0
-                    for m in range(M):
-                        o = Y[topo[6][m]]
-                        d = DTl[m]
-                        for p in range(P):
-                            e = d[p * B + b] - o[p * B + b]
-                            e0 += e * e
-                    e0 = 0.5 * e0
-                    secs = (ticks() - t0) / hz if hz > 0.0 else 0.0
-                    if not math.isfinite(e0):
-                        _finish(t, _DIVERGED, 0, e0, e0, secs, W, b, out_int, out_float, out_W, hist_E)
-                        continue
-                    trial[b] = t
-                    K[b] = 0
-                    E[b] = e0
-                    E0[b] = e0
-                    spent[b] = secs
-                status = stop_before(E[b], K[b], fopt, iopt)
+                    loaded = True
+            if loaded:
+                t0 = ticks()
+                _spread(W, Wx, P)
+                _forward_all(Wx, Y, S, topo)
+                _half_sse(Y, DTl, topo, En, P)
+                secs = (ticks() - t0) / hz if hz > 0.0 else 0.0
+                for b in range(B):
+                    if trial[b] >= 0 and K[b] < 0:
+                        K[b] = 0
+                        E[b] = En[b]
+                        E0[b] = En[b]
+                        spent[b] = secs
+            freed = False
+            active = 0
+            for b in range(B):
+                t = trial[b]
+                if t < 0:
+                    continue
+                status = _DIVERGED if not math.isfinite(E0[b]) and K[b] == 0 else stop_before(E[b], K[b], fopt,
+                                                                                               iopt)
                 if status == CONTINUE:
                     active += 1
-                    break
-                _finish(trial[b], status, K[b], E[b], E0[b], spent[b], W, b, out_int, out_float, out_W, hist_E)
+                    continue
+                _finish(t, status, K[b], E[b], E0[b], spent[b], W, b, out_int, out_float, out_W, hist_E)
                 trial[b] = -1
+                freed = True
+            if not (freed and nxt < hi):
+                break
         if active == 0:
             break
         if nxt >= hi and 2 * active <= B:
