@@ -96,6 +96,20 @@ def flat_topology(topo):
     return tint, tgain
 
 
+def compiled(dispatcher, args):
+    """The machine code ``dispatcher`` has compiled for ``args``, callable without type dispatch; None if none.
+
+    Calling it skips typing every argument (0.3–0.7 µs for the 17 of
+    :func:`run_many`). Only valid for arguments of exactly the same Numba
+    types as ``args`` (array dtype, dimensions, layout, writeable, aligned):
+    the compiled code reads its arrays without checking them.
+    """
+    try:
+        return dispatcher.overloads[tuple(map(dispatcher.typeof_pyval, args))].entry_point
+    except Exception:  # a Numba without these internals: keep dispatching
+        return None
+
+
 @njit(cache=True, nogil=True)
 def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len, lo, hi,
              out_int, out_float, out_W, hist_E):

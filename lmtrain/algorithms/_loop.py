@@ -104,9 +104,15 @@ def workspace(algo, XT, n_nodes, n_outputs, n_weights):
 
 @njit(cache=True)
 def history(length):
-    """Per-iteration record arrays: error, mu, gradient norm, rejected, forced, time."""
+    """Per-iteration record arrays: error, mu, gradient norm, rejected, forced, time.
+
+    Not initialised: :func:`record` writes all six entries of an iteration
+    and readers take the first ``min(iterations, length)``. Zeroing the rejected and forced
+    record arrays took about 0.2 µs of a single small trial at the default
+    1000 entries.
+    """
     H = np.empty((4, length))
-    return (H[0], H[1], H[2], np.zeros(length, dtype=np.int64), np.zeros(length, dtype=np.bool_), H[3])
+    return (H[0], H[1], H[2], np.empty(length, dtype=np.int64), np.empty(length, dtype=np.bool_), H[3])
 
 
 @njit(cache=True)
