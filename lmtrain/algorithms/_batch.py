@@ -307,6 +307,8 @@ def run_many_parallel(algo, W0, XT, DT, topo, fopt, iopt, mu0, n_nodes, n_output
                         out_status, out_iter, out_E, out_E0, out_time, out_W, hist_E)
         return
     n_chunks = min(T, 4 * n_threads)
+    if algo == O.EBP and fopt[O.MAX_TIME] == math.inf and _lanes.lanes(XT.shape[1], -(-T // n_threads)) > 1:
+        n_chunks = n_threads  # lanes balance themselves: a free lane takes the next trial
     bounds = [(T * c // n_chunks, T * (c + 1) // n_chunks) for c in range(n_chunks)]
     _chunks(algo, W0, XT, DT, topo, fopt, iopt, mu0, bounds,
             out_status, out_iter, out_E, out_E0, out_time, out_W, hist_E, pool=_pool())

@@ -49,14 +49,16 @@ MAX_LANES = 16
 
 
 def lanes(P: int, trials: int) -> int:
-    """Lanes for ``trials`` trials on ``P`` patterns: 1 (run them one by one) or more.
+    """Lanes for ``trials`` trials on ``P`` patterns: 1 (run them one by one) or 8–16.
 
-    Lanes pay off when a pass over the patterns is short: B = 128 // P lanes
-    (at most 16, at most the number of trials); fewer than 4 lanes are not
-    worth the wider arrays, so 1 is returned.
+    Lanes pay off when a pass over the patterns is short: B = 128 // P lanes,
+    at most 16 and at most the number of trials. With fewer than 8 lanes the
+    per-lane loops are shorter than one vector and lanes lose (measured:
+    parity-5, 32 patterns in 4 lanes, twice as slow as one trial at a time;
+    parity-4, 16 patterns in 8 lanes, even), so 1 is returned then.
     """
     B = min(MAX_LANES, LANE_COLUMNS // max(P, 1), trials)
-    return B if B >= 4 else 1
+    return B if B >= 8 else 1
 
 
 @njit(cache=True)
