@@ -51,7 +51,7 @@ class TrialSummary:
     iterations: np.ndarray
     error: np.ndarray
     initial_error: np.ndarray
-    time: np.ndarray  # seconds per trial
+    time: np.ndarray  # seconds per trial (EBP in lanes: the trial's share of the passes it ran in)
     weights: np.ndarray  # (trials, N) final weights
     initial_weights: np.ndarray
     error_history: np.ndarray  # (trials, L), NaN after a trial ended
@@ -157,6 +157,9 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
         Iterations of error history kept per trial (0 for none).
     parallel : bool
         Spread trials over the cores (results identical to ``parallel=False``).
+        EBP trials on a few patterns (at most 16) also run side by side,
+        8–16 in the lanes of one vectorised pass, with results identical to
+        running them one at a time (see :mod:`lmtrain.algorithms._lanes`).
     progress : bool
         Show ``label: done/total trials`` on stderr while running, only when
         stderr is a terminal. The trials then run in chunks; results are the
