@@ -165,23 +165,33 @@ def forward(w, Y, S, topo):
             src = Y[in_idx[k]]
             for p in range(P):
                 row[p] += wk * src[p]
-        g = gain[j]
-        srow = S[node]
-        code = act[j]
-        if code == BIPOLAR:
-            for p in range(P):
-                y = tanh(g * row[p])
-                row[p] = y
-                srow[p] = g * (1.0 - y * y)
-        elif code == UNIPOLAR:
-            for p in range(P):
-                y = 1.0 / (1.0 + math.exp(-g * row[p]))
-                row[p] = y
-                srow[p] = g * y * (1.0 - y)
-        else:
-            for p in range(P):
-                row[p] = g * row[p]
-                srow[p] = g
+        activate(row, S[node], act[j], gain[j])
+
+
+# inlined where it is used: as a called function it made the parity-3 forward
+# pass 10 % slower (a call per neuron)
+@njit(inline="always", **_JIT)
+def activate(row, srow, code, g):
+    """``row`` (net values) → outputs y = f(g·net) in place, ``srow`` → slopes (eqs. 12.29–12.30).
+
+    Bipolar: y = tanh(g·net), s = g(1 − y²); unipolar: y = 1/(1 + e^(−g·net)),
+    s = g·y(1 − y); linear: y = g·net, s = g.
+    """
+    n = row.shape[0]
+    if code == BIPOLAR:
+        for p in range(n):
+            y = tanh(g * row[p])
+            row[p] = y
+            srow[p] = g * (1.0 - y * y)
+    elif code == UNIPOLAR:
+        for p in range(n):
+            y = 1.0 / (1.0 + math.exp(-g * row[p]))
+            row[p] = y
+            srow[p] = g * y * (1.0 - y)
+    else:
+        for p in range(n):
+            row[p] = g * row[p]
+            srow[p] = g
 
 
 @njit(**_JIT)

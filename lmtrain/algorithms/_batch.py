@@ -73,6 +73,21 @@ def _topology(tint, tgain):
     return (tint[0], in_ptr, in_idx, w_ptr, act, tgain, out_idx)
 
 
+@njit(cache=True)
+def _patterns(X, D, transposed):
+    """``(XT, DT)``: patterns and targets with the patterns along rows' length (transposed unless already)."""
+    if transposed:
+        return X, D
+    XT = np.empty((X.shape[1], X.shape[0]))
+    DT = np.empty((D.shape[1], D.shape[0]))
+    for p in range(X.shape[0]):
+        for i in range(X.shape[1]):
+            XT[i, p] = X[p, i]
+        for m in range(D.shape[1]):
+            DT[m, p] = D[p, m]
+    return XT, DT
+
+
 _FLAT: dict = {}
 
 
@@ -133,17 +148,7 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
         return (BAD_INPUT, 0, math.nan, math.nan, np.empty(N), np.empty((5, 0)),
                 np.empty(0, np.int64), np.empty(0, np.bool_))
     topo = _topology(tint, tgain)
-    if transposed:
-        XT = X
-        DT = D
-    else:
-        XT = np.empty((X.shape[1], X.shape[0]))
-        DT = np.empty((D.shape[1], D.shape[0]))
-        for p in range(X.shape[0]):
-            for i in range(X.shape[1]):
-                XT[i, p] = X[p, i]
-            for m in range(D.shape[1]):
-                DT[m, p] = D[p, m]
+    XT, DT = _patterns(X, D, transposed)
     n_in = XT.shape[0]
     M = DT.shape[0]
     ws = workspace(algo, XT, n_in + topo[4].shape[0], M, N)

@@ -32,10 +32,9 @@ from numba import njit
 
 from .. import engine
 from .._clock import ticks
-from ..activations import BIPOLAR, UNIPOLAR
 from ..result import CONTINUE, StopReason
 from . import _options as O
-from ._batch import _finite2, _topology
+from ._batch import _finite2, _patterns, _topology
 from ._loop import stop_after, stop_before
 
 _DIVERGED = int(StopReason.DIVERGED)
@@ -118,29 +117,12 @@ def _net(Wx, Y, in_idx, k0, ni, base, row):
 def _forward_all(Wx, Y, S, topo):
     """:func:`lmtrain.engine.forward` of every lane (weights per column, ``Wx``)."""
     n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
-    L = Y.shape[1]
     for j in range(act.shape[0]):
         node = n_in + j
         row = Y[node]
         k0 = in_ptr[j]
         _net(Wx, Y, in_idx, k0, in_ptr[j + 1] - k0, w_ptr[j], row)
-        g = gain[j]
-        srow = S[node]
-        code = act[j]
-        if code == BIPOLAR:
-            for c in range(L):
-                y = engine.tanh(g * row[c])
-                row[c] = y
-                srow[c] = g * (1.0 - y * y)
-        elif code == UNIPOLAR:
-            for c in range(L):
-                y = 1.0 / (1.0 + math.exp(-g * row[c]))
-                row[c] = y
-                srow[c] = g * y * (1.0 - y)
-        else:
-            for c in range(L):
-                row[c] = g * row[c]
-                srow[c] = g
+        engine.activate(row, S[node], act[j], gain[j])
 
 
 @njit(cache=True)
@@ -322,17 +304,7 @@ def run_many_ebp(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_
     if not (_finite2(X) and _finite2(D) and _finite2(W0)):
         return -2
     topo = _topology(tint, tgain)
-    if transposed:
-        XT = X
-        DT = D
-    else:
-        XT = np.empty((X.shape[1], X.shape[0]))
-        DT = np.empty((D.shape[1], D.shape[0]))
-        for p in range(X.shape[0]):
-            for i in range(X.shape[1]):
-                XT[i, p] = X[p, i]
-            for m in range(D.shape[1]):
-                DT[m, p] = D[p, m]
+    XT, DT = _patterns(X, D, transposed)
     n_in, P = XT.shape
     M = DT.shape[0]
     n_nodes = n_in + topo[4].shape[0]
