@@ -548,6 +548,22 @@ def _startup(ctx):
           f"(Numba imports scipy.linalg on first use when it is installed); the process then takes "
           f"{out['exit']:.2f} s to exit")
     if ctx["cold"]:
+        # the target: everything `lmtrain reproduce` uses, compiled from an empty cache. Measured as
+        # `lmtrain reproduce --quick` with an empty Numba cache minus the same run again with it warm
+        with tempfile.TemporaryDirectory(prefix="lmtrain-cold-") as cache, \
+                tempfile.TemporaryDirectory(prefix="lmtrain-out-") as outdir:
+            env2 = dict(env, NUMBA_CACHE_DIR=cache)
+            runs = []
+            for _ in range(2):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "lmtrain", "reproduce", "--quick", "--out", outdir], env=env2,
+                               capture_output=True, text=True, check=True, timeout=1800, cwd=_ROOT)
+                runs.append(time.perf_counter() - t)
+        out.update(cold_reproduce=runs[0], warm_reproduce=runs[1], cold=runs[0] - runs[1])
+        print(f"Cold compile for `lmtrain reproduce --quick`: {runs[0]:.1f} s with an empty Numba cache, "
+              f"{runs[1]:.1f} s with it warm: {runs[0] - runs[1]:.1f} s of compiling (the kernel for EBP's lanes "
+              f"compiles in a second process meanwhile)")
+        # for comparison, the same kernels compiled one after another in one process
         with tempfile.TemporaryDirectory(prefix="lmtrain-cold-") as cache:
             env2 = dict(env, NUMBA_CACHE_DIR=cache)
             t = time.perf_counter()
@@ -555,9 +571,9 @@ def _startup(ctx):
                                   check=True, timeout=1800)
             wall = time.perf_counter() - t
         a, b = (float(x) for x in proc.stdout.split())
-        out.update(cold=wall, cold_train=a, cold_trials=b)
-        print(f"Cold compile (empty Numba cache) of train for all four algorithms and run_trials: {wall:.1f} s "
-              f"in all (train ×4: {a:.1f} s, then run_trials ×4: {b:.1f} s)")
+        out.update(cold_serial=wall, cold_train=a, cold_trials=b)
+        print(f"  in one process, one after another: train ×4 {a:.1f} s, then run_trials ×4 {b:.1f} s "
+              f"({wall:.1f} s in all)")
     return out
 
 
@@ -597,7 +613,7 @@ def _targets(res):
         add("warm cache: fresh process to first LM trial ≤ 1 s", f"{st['warm']:.2f} s", st["warm"] <= 1.0)
         add("  the same without scipy installed", f"{st['warm_no_scipy']:.2f} s", st["warm_no_scipy"] <= 1.0)
     if "cold" in st:
-        add("cold compile of train ×4 + run_trials < 30 s", f"{st['cold']:.1f} s", st["cold"] < 30)
+        add("cold compile of what `lmtrain reproduce` uses < 30 s", f"{st['cold']:.1f} s", st["cold"] < 30)
     print("\nTargets")
     for text, value, verdict in lines:
         print(f"  {text:<66}{value:>22}  {verdict}")

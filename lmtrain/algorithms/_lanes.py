@@ -60,6 +60,22 @@ def lanes(P: int, trials: int) -> int:
     return B if B >= 8 else 1
 
 
+def warm() -> None:
+    """Compile (or load from Numba's on-disk cache) the EBP lanes, on a tiny problem.
+
+    ``lmtrain reproduce`` runs this in a second process as it starts: with an
+    empty cache the lanes then compile on the other core while the main
+    process compiles the one-trial loop, instead of after it (about 10 s of
+    the cold start). Same call path and argument types as ``run_trials``.
+    """
+    from ..datasets import parity
+    from ..experiments import run_trials
+    from ..network import mlp
+
+    X, D = parity(3)
+    run_trials(mlp([3, 3, 1]), X, D, "ebp", trials=16, max_iter=2, parallel=False, progress=False)
+
+
 @njit(cache=True)
 def _net(Wx, Y, in_idx, k0, ni, base, row):
     """``row`` = net of a neuron: its bias plus its ``ni`` weighted inputs, added in order.
