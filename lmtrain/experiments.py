@@ -158,7 +158,7 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
     parallel : bool
         Spread trials over the cores (results identical to ``parallel=False``).
         EBP trials on a few patterns (at most 16) also run side by side,
-        8–16 in the lanes of one vectorised pass, with results identical to
+        8–32 in the lanes of one vectorised pass, with results identical to
         running them one at a time (see :mod:`lmtrain.algorithms._lanes`).
     progress : bool
         Show ``label: done/total trials`` on stderr while running, only when
