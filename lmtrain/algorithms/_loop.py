@@ -106,13 +106,12 @@ def workspace(algo, XT, n_nodes, n_outputs, n_weights):
 def history(length):
     """Per-iteration record arrays: error, mu, gradient norm, rejected, forced, time.
 
-    Not initialised: :func:`record` writes all six entries of an iteration
-    and readers take the first ``min(iterations, length)``. Zeroing the rejected and forced
-    record arrays took about 0.2 µs of a single small trial at the default
-    1000 entries.
+    The rejected and forced arrays are zeroed although only written entries are
+    read: with ``np.empty`` there the compiled loop ran 40 % slower (LM on
+    parity-3, 1.74 → 2.46 µs per iteration, same-process builds compared).
     """
     H = np.empty((4, length))
-    return (H[0], H[1], H[2], np.empty(length, dtype=np.int64), np.empty(length, dtype=np.bool_), H[3])
+    return (H[0], H[1], H[2], np.zeros(length, dtype=np.int64), np.zeros(length, dtype=np.bool_), H[3])
 
 
 @njit(cache=True)
