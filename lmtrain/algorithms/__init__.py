@@ -26,7 +26,7 @@ import numpy as np
 from .. import _clock
 from .._validation import as_inputs, as_targets, as_weights, check_number
 from ..network import Network
-from ..result import History, StopReason, TrainResult
+from ..result import History, PackedHistory, StopReason, TrainResult
 from ..monitor import ProgressLine
 from . import _batch, _loop, _watch, lm_blocked
 from . import _options as O
@@ -442,5 +442,5 @@ def _train_fast(net, algorithm, options, X, D, w0, seed, progress):
     if status == _batch.BAD_INPUT:
         return None  # the general path raises the usual message
     # positional arguments: 0.3 µs less than keywords for the nine fields
-    return TrainResult(w, _STOP[status], k, E, E0, History(H[0], H[1], H[2], rej, forced, H[3], H[4]),
+    return TrainResult(w, _STOP[status], k, E, E0, PackedHistory(H, rej, forced),
                        name, elapsed, dict(o))
