@@ -436,11 +436,11 @@ def _train_fast(net, algorithm, options, X, D, w0, seed, progress):
     # which Numba also types (read-only arrays take the dispatcher)
     run = _RUN_ONE if _RUN_ONE is not None and fx.behaved and fd.behaved and fw.behaved else _run_one
     t_start = time.perf_counter()
-    status, k, E, E0, w, H, rej, forced = run(
+    status, k, E, E0, w, H = run(
         code, w0[None], X, D, False, tint, tgain, fopt, iopt, mu0, hist_len, 0, 1, *_NO_OUTPUT)
     elapsed = time.perf_counter() - t_start
     if status == _batch.BAD_INPUT:
         return None  # the general path raises the usual message
     # positional arguments: 0.3 µs less than keywords for the nine fields
-    return TrainResult(w, _STOP[status], k, E, E0, PackedHistory(H, rej, forced),
+    return TrainResult(w, _STOP[status], k, E, E0, PackedHistory(H),
                        name, elapsed, dict(o))
