@@ -76,15 +76,7 @@ def _blas_env(threads):
 
 
 # ------------------------------------------------------------ machine info
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from _machine import cpu_model as _cpu_model  # noqa: E402 (beside this script)
 
 
 def _load():
