@@ -290,7 +290,7 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
     k = int(state[O.ST_K])
     n = min(k, len(hist[0]))
     history = History(hist[0][:n].copy(), hist[1][:n].copy(), hist[2][:n].copy(),
-                      hist[3][:n].copy(), hist[4][:n].copy(), hist[5][:n].copy(),
+                      hist[3][:n].astype(np.int64), hist[4][:n] != 0.0, hist[5][:n].copy(),
                       None if val_errors is None else val_errors[:n].copy())
     return TrainResult(
         weights=w.copy(), stop_reason=StopReason(status), iterations=k, error=float(state[O.ST_E]),
