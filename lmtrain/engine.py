@@ -531,6 +531,19 @@ def accumulate(w, XT, DT, topo, block, Q, g):
     return E
 
 
+@njit(inline="always", **_JIT)
+def _store4(G, a, b, s0, s1, s2, s3):
+    """G[a, b…b+3] and their mirror images G[b…b+3, a] = s0…s3."""
+    G[a, b] = s0
+    G[b, a] = s0
+    G[a, b + 1] = s1
+    G[b + 1, a] = s1
+    G[a, b + 2] = s2
+    G[b + 2, a] = s2
+    G[a, b + 3] = s3
+    G[b + 3, a] = s3
+
+
 @njit(**_JIT)
 def gram_rows(A, G):
     """G = AAᵀ for A of shape (n, L): G[a, b] is the dot product of rows a and b.
@@ -561,14 +574,7 @@ def gram_rows(A, G):
                 s1 += x * A1[i]
                 s2 += x * A2[i]
                 s3 += x * A3[i]
-            G[a, b] = s0
-            G[b, a] = s0
-            G[a, b + 1] = s1
-            G[b + 1, a] = s1
-            G[a, b + 2] = s2
-            G[b + 2, a] = s2
-            G[a, b + 3] = s3
-            G[b + 3, a] = s3
+            _store4(G, a, b, s0, s1, s2, s3)
             b += 4
         while b < n:
             Ab = A[b]
@@ -618,23 +624,9 @@ def _gram_rows_2x4(A, G):
                 t1 += y * c1
                 t2 += y * c2
                 t3 += y * c3
-            G[a, c] = s0
-            G[c, a] = s0
-            G[a, c + 1] = s1
-            G[c + 1, a] = s1
-            G[a, c + 2] = s2
-            G[c + 2, a] = s2
-            G[a, c + 3] = s3
-            G[c + 3, a] = s3
+            _store4(G, a, c, s0, s1, s2, s3)
             if two:
-                G[a + 1, c] = t0
-                G[c, a + 1] = t0
-                G[a + 1, c + 1] = t1
-                G[c + 1, a + 1] = t1
-                G[a + 1, c + 2] = t2
-                G[c + 2, a + 1] = t2
-                G[a + 1, c + 3] = t3
-                G[c + 3, a + 1] = t3
+                _store4(G, a + 1, c, t0, t1, t2, t3)
             c += 4
         while c < n:
             Cc = A[c]
