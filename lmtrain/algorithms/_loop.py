@@ -161,6 +161,9 @@ def run(algo, w, XT, DT, topo, fopt, iopt, state, ws, hist, n_steps):
     ``w`` and ``state`` (E, μ, iterations done, started flag, E₀) are updated in
     place; iteration k's record goes to ``hist[·][k-1]`` while k ≤ its length.
     """
+    # the caller holds every array for the whole call: the loop works on
+    # borrowed views and skips the reference counting (engine.borrow)
+    w, XT, DT, topo, fopt, iopt, state, ws, hist = engine.borrow((w, XT, DT, topo, fopt, iopt, state, ws, hist))
     Y = ws[0]
     S = ws[1]
     if state[ST_STARTED] == 0.0:

@@ -48,7 +48,7 @@ KEEP = 3  # strict mode: every try failed, keep w, mu multiplied once more
 STOP = 4  # mu would exceed mu_max
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def decide(E, Et, mu, t, fopt, iopt):
     """The μ rule of Fig. 12.5 for try ``t`` (0-based): ``(action, next_mu)``.
 
