@@ -74,6 +74,28 @@ class ProgressLine:
         self._width = 0
         self._last = None
 
+    @staticmethod
+    def automatic_wanted() -> bool:
+        """True when ``progress=None`` asks for a line: ``sys.stderr`` is a terminal (cached per stream)."""
+        global _TTY_CACHE
+        stream = sys.stderr
+        if stream is None:
+            return False
+        # isatty() is a system call; train() asks on every call, stderr rarely changes
+        if _TTY_CACHE[0] is not stream:
+            _TTY_CACHE = (stream, _is_terminal(stream))
+        return _TTY_CACHE[1]
+
+    @classmethod
+    def automatic(cls, start: float | None = None) -> "ProgressLine":
+        """The line of ``progress=None`` on ``sys.stderr``: silent until the run has lasted
+        :data:`PROGRESS_DELAY` seconds from ``start`` (a ``time.perf_counter()`` value; default now)."""
+        line = cls(sys.stderr, delay=PROGRESS_DELAY, always_close=False)
+        if start is not None:
+            line.start = start
+            line.next_time = start + PROGRESS_DELAY
+        return line
+
     @classmethod
     def from_option(cls, progress) -> "ProgressLine | None":
         """The line asked for by :func:`lmtrain.train`'s ``progress`` argument.
@@ -87,16 +109,7 @@ class ProgressLine:
         if isinstance(progress, ProgressLine):
             return progress
         if progress is None:
-            global _TTY_CACHE
-            stream = sys.stderr
-            if stream is None:
-                return None
-            # isatty() is a system call; train() asks on every call, stderr rarely changes
-            if _TTY_CACHE[0] is not stream:
-                _TTY_CACHE = (stream, _is_terminal(stream))
-            if not _TTY_CACHE[1]:
-                return None
-            return cls(stream, delay=PROGRESS_DELAY, always_close=False)
+            return cls.automatic() if cls.automatic_wanted() else None
         if progress is True or progress is False or isinstance(progress, (bool, np.bool_)):
             return cls(sys.stderr) if progress else None
         if hasattr(progress, "write"):

@@ -145,6 +145,49 @@ def test_automatic_progress_stays_quiet_for_short_runs_on_a_terminal(monkeypatch
     assert r.success and term.getvalue() == ""  # a run of milliseconds shows nothing
 
 
+@pytest.mark.parametrize("algorithm, net_sizes, opts", [
+    ("lm", [7, 7, 1], dict(max_iter=40)),
+    ("lm", [7, 7, 1], dict(strict=True, max_iter=30)),
+    ("gauss_newton", [7, 7, 1], dict(max_iter=20)),
+    ("newton", [3, 3, 1], dict(indefinite="step", max_iter=200)),
+    ("ebp", [3, 3, 1], dict(alpha=1.0)),
+])
+def test_terminal_runs_continue_exactly_after_the_quiet_budget(monkeypatch, algorithm, net_sizes, opts):
+    # On a terminal, train() runs its one compiled call for at most the quiet
+    # period of the automatic line, and a longer run continues on the general
+    # path with the line. A tiny budget cuts every run there: the result must
+    # be that of one uninterrupted call (history times aside), and the
+    # continuation must really have happened.
+    import lmtrain.algorithms as algorithms
+
+    X, D = lm.datasets.parity(net_sizes[0])
+    net = lm.mlp(net_sizes, gain=0.5)
+    plain = [lm.train(net, X, D, algorithm, seed=s, goal=0.01, progress=False, **opts) for s in range(4)]
+    resumed = []
+    real = algorithms._train_arrays
+
+    def spy(*args, **kw):
+        if kw.get("resume") is not None:
+            resumed.append(kw["resume"][0])  # iterations done before the budget ran out
+        return real(*args, **kw)
+
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    monkeypatch.setattr(algorithms, "_train_arrays", spy)
+    for budget in (2e-5, 3e-4):  # seconds: cut after the first iterations, or a few later
+        monkeypatch.setattr(algorithms, "PROGRESS_DELAY", budget)
+        monkeypatch.setattr(algorithms, "_OPTION_CACHE", {})
+        for s, a in enumerate(plain):
+            b = lm.train(net, X, D, algorithm, seed=s, goal=0.01, **opts)
+            assert (b.iterations, b.stop_reason, b.error, b.initial_error) == \
+                   (a.iterations, a.stop_reason, a.error, a.initial_error)
+            np.testing.assert_array_equal(b.weights, a.weights)
+            for f in ("error", "mu", "gradient_norm", "rejected", "forced"):
+                np.testing.assert_array_equal(getattr(b.history, f), getattr(a.history, f))
+            assert np.all(np.diff(b.history.time) >= 0)
+    assert len(resumed) >= 4 and max(resumed) >= 1
+
+
 def test_forced_progress_on_a_terminal_shows_iteration_and_error(monkeypatch):
     X, D = lm.datasets.parity(3)
     net = lm.mlp([3, 3, 1], gain=0.5)

@@ -137,7 +137,9 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
     ``out_W[t]`` and the error history ``hist_E[t]`` (NaN after the end);
     outputs with no rows are skipped.
 
-    Returns ``(status, iterations, E, E0, w, H)`` of the last trial: ``H``
+    Returns ``(status, iterations, E, E0, mu, w, H)`` of the last trial (``mu``
+    the μ its next iteration would use, so that a run stopped by ``max_time``
+    can be continued exactly): ``H``
     (7, n) holds its error, μ, gradient norm, time, NaN (no validation error),
     rejected tries and forced (1.0/0.0) for the first n = min(iterations,
     hist_len) iterations — what ``train`` reports (one array: each array
@@ -146,7 +148,7 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
     """
     N = W0.shape[1]
     if not (_finite2(X) and _finite2(D) and _finite2(W0)):
-        return BAD_INPUT, 0, math.nan, math.nan, np.empty(N), np.empty((7, 0))
+        return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(N), np.empty((7, 0))
     topo = _topology(tint, tgain)
     XT, DT = _patterns(X, D, transposed)
     n_in = XT.shape[0]
@@ -196,7 +198,7 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
         H[4, i] = np.nan
         H[5, i] = hrej[i]  # a count of tries: exact as a float
         H[6, i] = 1.0 if hforced[i] else 0.0
-    return status, k, state[O.ST_E], state[O.ST_E0], w, H
+    return status, k, state[O.ST_E], state[O.ST_E0], state[O.ST_MU], w, H
 
 
 def _blocked(algo, W0, XT, DT, iopt) -> bool:
