@@ -109,6 +109,23 @@ def _borrow(typingctx, x):
     return x(x), codegen
 
 
+@intrinsic
+def _bits_to_float(typingctx, i):
+    """The float64 whose IEEE-754 bits are the int64 ``i``."""
+    if not (isinstance(i, types.Integer) and i.bitwidth == 64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(i), codegen
+
+
+def _float_from_bits_py(i):
+    """:func:`_bits_to_float` in Python."""
+    return float(np.array(i, dtype=np.int64).view(np.float64))
+
+
 def _same(x):
     return x
 
@@ -116,6 +133,9 @@ def _same(x):
 #: interpreted (NUMBA_DISABLE_JIT=1) there are no references to count
 borrow = _same if config.DISABLE_JIT else _borrow
 borrow.__doc__ = _borrow.__doc__
+# (an intrinsic, not an overload with a Python fallback: through an overload
+# the forward pass no longer vectorised and the LM iteration was 5 % slower)
+_float_from_bits = _float_from_bits_py if config.DISABLE_JIT else _bits_to_float
 
 
 @njit(**_JIT)
@@ -125,8 +145,9 @@ def tanh(x):
     With a = min(|x|, 20) and u = expm1(−2a): tanh(|x|) = −u / (2 + u), then the
     sign of x is copied back (tanh(20) rounds to 1). expm1 is evaluated as
     2^k (expm1(r) + 1) − 1 with −2a = k·ln 2 + r, |r| ≤ ln 2 / 2, and a degree-14
-    Taylor polynomial for expm1(r); 2^k (k ∈ [−58, 0]) is built from the bits
-    of −k by multiplications. Accurate to a few units in the last place of
+    Taylor polynomial for expm1(r); 2^k (k ∈ [−58, 0]) is written directly as
+    the bits of a double (its exponent field), which took a chain of six
+    multiplications off every tanh. Accurate to a few units in the last place of
     ``numpy.tanh`` everywhere, including tiny |x| (no cancellation), ±0, ±inf;
     NaN gives NaN.
     """
@@ -150,14 +171,7 @@ def tanh(x):
     p = 1.0 / 6.0 + r * p
     p = 0.5 + r * p
     em = r + r * (r * p)  # expm1(r)
-    m = np.int64(-kf)
-    s = 1.0
-    s *= 0.5 if m & 1 else 1.0
-    s *= 0.25 if m & 2 else 1.0
-    s *= 0.0625 if m & 4 else 1.0
-    s *= 0.00390625 if m & 8 else 1.0
-    s *= 1.52587890625e-05 if m & 16 else 1.0
-    s *= 2.3283064365386963e-10 if m & 32 else 1.0
+    s = _float_from_bits((np.int64(1023) + np.int64(kf)) << 52)  # 2^k exactly (k ≥ −63: normal)
     u = s * em + (s - 1.0)  # expm1(z); s − 1 is exact
     return math.copysign(-u / (2.0 + u), x)
 
