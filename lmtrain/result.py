@@ -98,22 +98,25 @@ _HISTORY_FIELDS = ("error", "mu", "gradient_norm", "rejected", "forced", "time",
 class PackedHistory(History):
     """A :class:`History` kept as the compiled loop returned it, fields made on first use.
 
-    ``H`` is (7, n): error, μ, gradient norm, time, validation error, rejected
-    tries and forced (1.0/0.0). Making the seven field arrays (row views, two
-    conversions, a dataclass ``__init__``) cost about 1 µs of a parity-3 trial
-    of 20 µs, so :func:`lmtrain.train` defers it: the first read of any field
-    sets them all, after which this is a plain :class:`History`.
+    ``buf[start:]`` holds H (7, n) row by row: error, μ, gradient norm, time,
+    validation error, rejected tries and forced (1.0/0.0). Making the seven
+    field arrays (a reshape, row views, two conversions, a dataclass
+    ``__init__``) cost about 1 µs of a parity-3 trial of 16 µs, so
+    :func:`lmtrain.train` defers it: the first read of any field sets them
+    all, after which this is a plain :class:`History`.
     """
 
-    def __init__(self, H):  # noqa: D107 (no dataclass __init__: nothing made yet)
-        self._packed = H
+    def __init__(self, buf, start=0):  # noqa: D107 (no dataclass __init__: nothing made yet)
+        self._packed = (buf, start)
 
     def __getattr__(self, name):
         # only reached while a field is missing, i.e. before the first read
         d = self.__dict__
-        H = d.get("_packed")
-        if H is None or name not in _HISTORY_FIELDS:
+        packed = d.get("_packed")
+        if packed is None or name not in _HISTORY_FIELDS:
             raise AttributeError(f"{type(self).__name__!s} object has no attribute {name!r}")
+        buf, start = packed
+        H = buf[start:].reshape(7, -1)
         d.update(error=H[0], mu=H[1], gradient_norm=H[2], rejected=H[5].astype(np.int64), forced=H[6] != 0.0,
                  time=H[3], validation_error=H[4])
         del d["_packed"]

@@ -174,7 +174,7 @@ def test_terminal_runs_continue_exactly_after_the_quiet_budget(monkeypatch, algo
     term = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", term)
     monkeypatch.setattr(algorithms, "_train_arrays", spy)
-    for budget in (2e-5, 3e-4):  # seconds: cut after the first iterations, or a few later
+    for budget in (1e-6, 2e-5, 3e-4):  # seconds: cut after the first iteration(s), or a few later
         monkeypatch.setattr(algorithms, "PROGRESS_DELAY", budget)
         monkeypatch.setattr(algorithms, "_OPTION_CACHE", {})
         for s, a in enumerate(plain):

@@ -472,15 +472,17 @@ def _train_fast(net, algorithm, options, X, D, w0, seed, progress):
     # which Numba also types (read-only arrays take the dispatcher)
     run = _RUN_ONE if _RUN_ONE is not None and fx.behaved and fd.behaved and fw.behaved else _run_one
     t_start = time.perf_counter()
-    status, k, E, E0, mu, w, H = run(
+    status, k, E, E0, mu, out = run(
         code, w0[None], X, D, False, tint, tgain, fopt_budget if budget else fopt, iopt, mu0, hist_len, 0, 1,
         *_NO_OUTPUT)
     elapsed = time.perf_counter() - t_start
     if status == _batch.BAD_INPUT:
         return None  # the general path raises the usual message
+    N = wshape[0]
     if budget and status == _MAX_TIME and fopt_budget[O.MAX_TIME] < fopt[O.MAX_TIME]:
         return _train_arrays(net, get_algorithm(name), o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T),
-                             w, progress=ProgressLine.automatic(t_start), resume=(k, E, E0, mu, H, t_start))
+                             out[:N].copy(), progress=ProgressLine.automatic(t_start),
+                             resume=(k, E, E0, mu, out[N:].reshape(7, -1), t_start))
     # positional arguments: 0.3 µs less than keywords for the nine fields
-    return TrainResult(w, _STOP[status], k, E, E0, PackedHistory(H),
+    return TrainResult(out[:N], _STOP[status], k, E, E0, PackedHistory(out, N),
                        name, elapsed, dict(o))

@@ -137,18 +137,18 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
     ``out_W[t]`` and the error history ``hist_E[t]`` (NaN after the end);
     outputs with no rows are skipped.
 
-    Returns ``(status, iterations, E, E0, mu, w, H)`` of the last trial (``mu``
+    Returns ``(status, iterations, E, E0, mu, out)`` of the last trial (``mu``
     the μ its next iteration would use, so that a run stopped by ``max_time``
-    can be continued exactly): ``H``
-    (7, n) holds its error, μ, gradient norm, time, NaN (no validation error),
-    rejected tries and forced (1.0/0.0) for the first n = min(iterations,
-    hist_len) iterations — what ``train`` reports (one array: each array
-    returned to Python costs about 0.45 µs). Returns status
+    can be continued exactly). ``out`` holds its final weights (N values),
+    then its history H (7, n) row by row: error, μ, gradient norm, time, NaN
+    (no validation error), rejected tries and forced (1.0/0.0) for the first
+    n = min(iterations, hist_len) iterations — what ``train`` reports, as one
+    array (each array returned to Python costs about 0.45 µs). Returns status
     :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf.
     """
     N = W0.shape[1]
     if not (_finite2(X) and _finite2(D) and _finite2(W0)):
-        return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(N), np.empty((7, 0))
+        return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(N)
     topo = _topology(tint, tgain)
     XT, DT = _patterns(X, D, transposed)
     n_in = XT.shape[0]
@@ -189,16 +189,18 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
                 hist_E[t, i] = np.nan
     k = int(state[O.ST_K])
     n = min(k, hist_len)
-    H = np.empty((7, n))
+    out = np.empty(N + 7 * n)
+    for i in range(N):
+        out[i] = w[i]
     for i in range(n):
-        H[0, i] = hE[i]
-        H[1, i] = hmu[i]
-        H[2, i] = hg[i]
-        H[3, i] = ht[i]
-        H[4, i] = np.nan
-        H[5, i] = hrej[i]  # a count of tries: exact as a float
-        H[6, i] = 1.0 if hforced[i] else 0.0
-    return status, k, state[O.ST_E], state[O.ST_E0], state[O.ST_MU], w, H
+        out[N + i] = hE[i]
+        out[N + n + i] = hmu[i]
+        out[N + 2 * n + i] = hg[i]
+        out[N + 3 * n + i] = ht[i]
+        out[N + 4 * n + i] = np.nan
+        out[N + 5 * n + i] = hrej[i]  # a count of tries: exact as a float
+        out[N + 6 * n + i] = 1.0 if hforced[i] else 0.0
+    return status, k, state[O.ST_E], state[O.ST_E0], state[O.ST_MU], out
 
 
 def _blocked(algo, W0, XT, DT, iopt) -> bool:
