@@ -11,6 +11,8 @@ import pytest
 
 import lmtrain as lm
 from lmtrain import experiments as ex
+from lmtrain import monitor
+from lmtrain.algorithms import get_algorithm
 from lmtrain.cli import main as cli_main
 from lmtrain.result import StopReason
 
@@ -152,6 +154,7 @@ def test_progress_on_a_terminal_and_same_results_in_chunks(problem, monkeypatch)
     plain = ex.run_trials(net, X, D, "ebp", trials=10, seed=2, goal=GOAL, alpha=1.0, progress=False)
     tty = _Terminal()
     monkeypatch.setattr(sys, "stderr", tty)
+    monkeypatch.setattr(monitor, "PROGRESS_DELAY", 0.0)  # shown from the start, not after a second
     shown = ex.run_trials(net, X, D, "ebp", trials=10, seed=2, goal=GOAL, alpha=1.0, label="EBP")
     text = tty.getvalue()
     assert "\rEBP: 0/10 trials" in text and "EBP: 10/10 trials" in text
@@ -165,12 +168,51 @@ def test_progress_on_a_terminal_and_same_results_in_chunks(problem, monkeypatch)
     assert quiet.getvalue() == ""
 
 
-def test_chunks_cover_every_trial_once():
+def test_progress_stays_quiet_for_runs_shorter_than_its_delay(problem, monkeypatch):
+    net, X, D = problem
+    tty = _Terminal()
+    monkeypatch.setattr(sys, "stderr", tty)
+    ex.run_trials(net, X, D, "lm", trials=20, seed=2, goal=GOAL)  # milliseconds
+    assert tty.getvalue() == ""
+
+
+@pytest.mark.parametrize("algorithm, trials, opts", [("lm", 50, {}), ("ebp", 150, dict(alpha=1.0))])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_small_chunks_give_the_results_of_one_call(problem, monkeypatch, algorithm, trials, opts, parallel):
+    # a tiny interval keeps every chunk at its smallest size: several calls
+    net, X, D = problem
+    common = dict(trials=trials, seed=4, goal=GOAL, parallel=parallel, **opts)
+    plain = ex.run_trials(net, X, D, algorithm, progress=False, **common)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.setattr(monitor, "PROGRESS_INTERVAL", 1e-12)
+    calls = []
+    real = ex._chunks
+
+    def spy(*args):
+        for span in real(*args):
+            calls.append(span)
+            yield span
+
+    monkeypatch.setattr(ex, "_chunks", spy)
+    chunked = ex.run_trials(net, X, D, algorithm, **common)
+    first = ex._first_chunk(get_algorithm(algorithm).code, X.shape[0], parallel)
+    assert len(calls) == -(-trials // first) >= 2 and all(b - a <= first for a, b in calls)
+    for name in ("stop_reason", "iterations", "error", "weights"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(plain, name), err_msg=name)
+    np.testing.assert_array_equal(chunked.error_history, plain.error_history)
+
+
+def test_chunks_cover_every_trial_once_and_grow():
     for total in (1, 2, 7, 100, 1001):
-        spans = ex._chunks(total, True)
-        covered = [i for a, b in spans for i in range(a, b)]
-        assert covered == list(range(total))
-    assert ex._chunks(50, False) == [(0, 50)]
+        for first in (1, 3, 16):
+            spans = list(ex._chunks(total, True, first))
+            covered = [i for a, b in spans for i in range(a, b)]
+            assert covered == list(range(total))
+            sizes = [b - a for a, b in spans[:-1]]
+            assert all(s % first == 0 for s in sizes)
+            assert all(b <= 2 * a for a, b in zip(sizes, sizes[1:]))  # at most doubling
+    assert list(ex._chunks(50, False, 16)) == [(0, 50)]
+    assert list(ex._chunks(10, True, 16)) == [(0, 10)]  # fewer trials than the first chunk: one call
 
 
 # -------------------------------------------------------------------- reproduce
