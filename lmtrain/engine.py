@@ -42,7 +42,10 @@ zero. Sums run in the order of the plain loops, so apart from ``tanh`` and the
 Cholesky factorisation the arithmetic is that of the straightforward code.
 Array copies are loops, not slice assignments: a slice assignment compiles
 the code that formats its shape-mismatch message, a large share of the
-compile time.
+compile time. The hot kernels and the training loop work on borrowed views
+(:func:`borrow`): compiled code otherwise counts references to every row
+view and tuple member it touches, an atomic operation each, about 10 % of a
+parity-3 LM iteration.
 
 All kernels assume valid input (the public wrappers in ``network.py`` check it).
 """
