@@ -558,6 +558,87 @@ def add_gram(J, Q):
 
 
 @njit(**_JIT)
+def pair_products(JT, Y, bases, srcs, c0, UT, VT):
+    """The two factors of the pair-product Gram of neurons that share their inputs.
+
+    For neurons n (bias weights at rows ``bases`` of ``JT``, shape (N, nb·M))
+    fed by the nodes ``srcs`` plus the bias input y = 1, every Jacobian column
+    is δ_n·y_a (eq. 12.36), so an entry of JᵀJ is
+    Σ_p (Σ_m δ_n,m δ_n',m)(p) · (y_a y_b)(p). Rows of ``UT`` get the first
+    factor for the pairs n ≤ n' (read off the bias rows of ``JT``, where
+    J = −δ), rows of ``VT`` the second for the pairs a ≤ b (a = 0 the bias),
+    both in row-major pair order: (0,0), (0,1), …, (1,1), … Column p holds
+    pattern c0 + p of the block in ``Y`` (p < nb, the width of ``UT``), so a
+    block can be done a chunk of patterns at a time.
+    """
+    JT, Y, bases, srcs, UT, VT = borrow((JT, Y, bases, srcs, UT, VT))
+    nb = UT.shape[1]
+    M = JT.shape[1] // Y.shape[1] if Y.shape[1] > 0 else 1
+    G = bases.shape[0]
+    q = 0
+    for i in range(G):
+        di = JT[bases[i]]
+        for j in range(i, G):
+            dj = JT[bases[j]]
+            u = UT[q]
+            if M == 1:
+                for p in range(nb):
+                    u[p] = di[c0 + p] * dj[c0 + p]
+            else:
+                for p in range(nb):
+                    s = 0.0
+                    for m in range(M):
+                        s += di[(c0 + p) * M + m] * dj[(c0 + p) * M + m]
+                    u[p] = s
+            q += 1
+    S = srcs.shape[0] + 1
+    q = 0
+    for a in range(S):
+        for b in range(a, S):
+            v = VT[q]
+            if a == 0 and b == 0:
+                for p in range(nb):
+                    v[p] = 1.0
+            elif a == 0:
+                yb = Y[srcs[b - 1]]
+                for p in range(nb):
+                    v[p] = yb[c0 + p]
+            else:
+                ya = Y[srcs[a - 1]]
+                yb = Y[srcs[b - 1]]
+                for p in range(nb):
+                    v[p] = ya[c0 + p] * yb[c0 + p]
+            q += 1
+
+
+@njit(**_JIT)
+def scatter_pairs(C, bases, S, Q):
+    """Write the block of Q = JᵀJ of one group of neurons from ``C = UT·VTᵀ`` (:func:`pair_products`).
+
+    Q[(n,a), (n',b)] = C[pair(n,n'), pair(a,b)] for all neurons n, n' of the
+    group and all inputs a, b (``S`` of them, bias first), both triangles.
+    """
+    C, bases, Q = borrow((C, bases, Q))
+    G = bases.shape[0]
+    q = 0
+    for i in range(G):
+        bi = bases[i]
+        for j in range(i, G):
+            bj = bases[j]
+            row = C[q]
+            r = 0
+            for a in range(S):
+                for b in range(a, S):
+                    v = row[r]
+                    Q[bi + a, bj + b] = v
+                    Q[bi + b, bj + a] = v
+                    Q[bj + b, bi + a] = v
+                    Q[bj + a, bi + b] = v
+                    r += 1
+            q += 1
+
+
+@njit(**_JIT)
 def accumulate(w, XT, DT, topo, block, Q, g):
     """Q = JᵀJ, g = Jᵀe and E = ½Σe² without storing J (memory O(N²)).
 

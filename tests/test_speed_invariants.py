@@ -6,7 +6,8 @@
 * the blocked Gram products against plain dot products, bit for bit;
 * ``train``'s one-call fast path against its general path and against
   ``run_trials`` (serial and threaded), bit for bit;
-* the blocked large-problem path against the whole-Jacobian path;
+* the blocked large-problem path against the whole-Jacobian path, and its
+  pair-product Gram of the neurons that share their inputs against J.T @ J;
 * the ``jacobian`` option and the automatic choice between the two paths.
 
 No timings here: the benchmark (``benchmarks/run.py``) measures speed.
@@ -271,6 +272,120 @@ def test_blocked_accumulation_matches_numpy_with_a_short_last_block():
     np.testing.assert_allclose(ws.Q, J.T @ J, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ws.g, J.T @ e, rtol=1e-12, atol=1e-12)
     assert ws.error(w, XT, DT, net.topology) == pytest.approx(net.error(w, X, D), rel=1e-13)
+
+
+PAIR_NETS = {
+    "mlp 2-20-20-1": lm.mlp([2, 20, 20, 1], activation="bipolar", output_activation="linear"),
+    "mlp 3-6-5-3 (three outputs)": lm.mlp([3, 6, 5, 3], activation="unipolar", gain=0.7),
+    "bridged 4-5-4-2": lm.bmlp([4, 5, 4, 2]),
+    "fcc 3 inputs, 6 neurons": lm.fcc(3, 6),
+}
+
+
+def _plan_kinds(ws):
+    return [(r0, r1, "pairs" if bufs is not None else "syrk") for r0, r1, _, _, bufs in ws._gram_plan]
+
+
+@pytest.mark.parametrize("name", sorted(PAIR_NETS))
+@pytest.mark.parametrize("block", [None, 37])
+def test_pair_product_gram_equals_jtj(name, block):
+    """Q from pair products and row-range products equals JᵀJ of the public Jacobian (NumPy), block by block."""
+    net = PAIR_NETS[name]
+    rng = np.random.default_rng(len(name))
+    P = 2 * net.n_weights // net.n_outputs + 5  # more residuals than weights: the JᵀJ side
+    X = rng.normal(size=(P, net.n_inputs))
+    D = rng.normal(size=(P, net.n_outputs))
+    w = net.init_weights(4)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=block)
+    ws.accumulate(w, XT, DT, net.topology)
+    J = net.jacobian(w, X)
+    ref = J.T @ J
+    np.testing.assert_allclose(ws.Q, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_array_equal(ws.Q, ws.Q.T)
+    np.testing.assert_allclose(ws.g, J.T @ (D - net.forward(w, X)).ravel(), rtol=1e-12, atol=1e-12)
+    if name.startswith("mlp"):  # the layers share their inputs: the test must reach the pair products
+        assert any(kind == "pairs" for *_, kind in _plan_kinds(ws))
+
+
+def test_gram_plan_groups_the_layers():
+    net = PAIR_NETS["mlp 2-20-20-1"]
+    plan = lm_blocked.gram_plan(net.topology, net.n_weights, 100)
+    assert [(r0, r1, bufs is not None) for r0, r1, _, _, bufs in plan] == [
+        (0, 60, False),  # 20 neurons with 3 inputs (bias included): too few inputs to gain
+        (60, 480, True),  # 20 neurons with 21 inputs: 210 × 231 products instead of 420·421/2
+        (480, 501, False),  # the output neuron alone
+    ]
+    r0, r1, bases, srcs, (UT, VT, C, Cc) = plan[1]
+    np.testing.assert_array_equal(bases, np.arange(60, 480, 21))
+    np.testing.assert_array_equal(srcs, np.arange(2, 22))  # the first layer's nodes
+    assert UT.shape == (210, 100) and VT.shape == (231, 100) and C.shape == Cc.shape == (210, 231)
+    chunk = lm_blocked.gram_plan(net.topology, net.n_weights, 5000)[1][4]
+    assert chunk[0].shape == (210, lm_blocked.PAIR_CHUNK)  # big blocks: pair products a chunk at a time
+    # nothing to gain: FCC neurons each have their own inputs; and the switch
+    fcc = PAIR_NETS["fcc 3 inputs, 6 neurons"]
+    assert lm_blocked.gram_plan(fcc.topology, fcc.n_weights, 100) == []
+    assert lm_blocked.gram_plan(net.topology, net.n_weights, 100, pairs=False) == []
+
+
+def test_pair_products_against_plain_loops():
+    """The two factors, entry by entry, from δ and y computed in Python."""
+    net = lm.mlp([3, 5, 4, 2], activation="bipolar")
+    rng = np.random.default_rng(3)
+    P = 11
+    X = rng.normal(size=(P, 3))
+    w = net.init_weights(1)
+    J = net.jacobian(w, X)  # rows p·M + m
+    n_in, in_ptr, in_idx, w_ptr, *_ = net.topology
+    M = 2
+    bases = np.ascontiguousarray(w_ptr[5:9])  # the second hidden layer: 4 neurons fed by nodes 3..7
+    srcs = np.ascontiguousarray(in_idx[in_ptr[5]:in_ptr[6]])
+    JT = np.ascontiguousarray(J.T)
+    # node values of the first layer (its outputs are the inputs of the second), recovered from J:
+    # J[(p,m), base_n + 1 + k] = J[(p,m), base_n] · y_k(p)
+    Ynodes = np.zeros((net.n_nodes, P))
+    for k, src in enumerate(srcs):
+        Ynodes[src] = J[::M, bases[0] + 1 + k] / J[::M, bases[0]]
+    y = np.vstack([np.ones(P), Ynodes[srcs]])
+    for c0, width in ((0, P), (4, 5)):  # all patterns; a chunk of patterns 4..8
+        UT = np.empty((10, width))
+        VT = np.empty((21, width))  # 5 inputs and the bias: 6·7/2 pairs
+        engine.pair_products(JT, Ynodes, bases, srcs, c0, UT, VT)
+        ps = range(c0, c0 + width)
+        q = 0
+        for i in range(4):
+            for j in range(i, 4):
+                expect = [sum(J[p * M + m, bases[i]] * J[p * M + m, bases[j]] for m in range(M)) for p in ps]
+                np.testing.assert_allclose(UT[q], expect, rtol=1e-13)
+                q += 1
+        q = 0
+        for a in range(6):
+            for b in range(a, 6):
+                np.testing.assert_allclose(VT[q], y[a, c0:c0 + width] * y[b, c0:c0 + width], rtol=1e-13)
+                q += 1
+
+
+def test_pair_product_training_follows_syrk():
+    """The same run with and without pair products: same iterations and tries, errors equal to rounding."""
+    net = lm.mlp([2, 8, 8, 1], activation="bipolar", output_activation="linear")
+    X, D = _regression(300)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    runs = []
+    for pairs in (True, False):
+        ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=64, pairs=pairs)
+        w = net.init_weights(6)
+        E0 = ws.error(w, XT, DT, net.topology)
+        fopt, iopt = lm.algorithms.pack_options(lm.algorithms.resolve_options("lm", {"max_iter": 12}))
+        E, mu, rejected = E0, 0.01, []
+        for _ in range(12):
+            status, E, mu, _, rej, _, _, _ = lm_blocked.lm_step(w, E, mu, XT, DT, net.topology, fopt, iopt, ws)
+            rejected.append(rej)
+        runs.append((w, E, rejected, _plan_kinds(ws) if pairs else None))
+    (wa, Ea, ra, kinds), (wb, Eb, rb, _) = runs
+    assert "pairs" in {k for *_, k in kinds}
+    assert ra == rb
+    assert Ea == pytest.approx(Eb, rel=1e-9)
+    np.testing.assert_allclose(wa, wb, rtol=1e-7, atol=1e-10)
 
 
 def test_blocked_workspace_does_not_grow_with_the_patterns():

@@ -10,7 +10,10 @@ Here every iteration instead
    computes the forward pass, the Jacobian rows (transposed, J_bᵀ) and the
    errors, and NumPy's BLAS adds J_bᵀJ_b to Q and J_bᵀe_b to g (the
    quasi-Hessian accumulation of the NBN row of Table 12.1, a block of rows at
-   a time instead of one row at a time);
+   a time instead of one row at a time). Where neurons share their inputs (the
+   layers of an MLP) their block of J_bᵀJ_b is formed from products of pairs
+   of neurons and pairs of inputs (:func:`gram_plan`), with about half the
+   multiply-adds of ``syrk``;
 2. solves (Q + μI) Δ = g with LAPACK's Cholesky factorisation (NumPy) and the
    triangular solves in compiled code;
 3. evaluates E at the trial weights block by block (one compiled call);
@@ -18,7 +21,8 @@ Here every iteration instead
    compiled function the compiled loop calls — the rule has one implementation.
 
 Memory is that of one block (B·M·N for J_b, B × nodes for the node values)
-plus the N×N system, whatever P is. Python runs once per block and per try;
+plus the N×N system and the pair products of one chunk of patterns, whatever
+P is. Python runs once per block and per try;
 next to milliseconds of BLAS work per iteration that is nothing.
 
 :func:`run` has the signature and the semantics of :func:`._loop.run` (the
@@ -80,10 +84,73 @@ def block_patterns(P: int, M: int, N: int, entries: int = BLOCK_ENTRIES) -> int:
     return int(max(1, min(P, entries // max(1, M * N))))
 
 
+#: neurons that share their inputs take the pair-product Gram when there are at
+#: least this many of them and of their inputs (bias included) ...
+PAIR_MIN = 4
+#: ... and its two factors hold at most this many rows per Jacobian row of the group
+PAIR_ROWS = 2
+#: patterns per pair-product chunk
+PAIR_CHUNK = 256
+
+
+def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
+    """How :meth:`Workspace.accumulate` forms J_bᵀJ_b for this network.
+
+    Neurons in a row that read the same input nodes (an MLP layer) form a
+    group; their weights are consecutive rows r0 … r1 − 1 of Jᵀ. Every
+    Jacobian column of the group is δ_n·y_a (a neuron's δ times one of its
+    inputs, eq. 12.36), so the group's diagonal block of JᵀJ is
+    Σ_p (δ_n δ_n')(y_a y_b): one product per pair of neurons times one per pair
+    of inputs, G(G+1)/2 · S(S+1)/2 multiply-adds per pattern instead of the
+    (G·S)²/2 of ``syrk`` — 48,510 instead of 88,410 for a layer of 20 neurons
+    with 21 inputs. The off-diagonal blocks stay plain products.
+
+    Returns ``[(r0, r1, bases, srcs, bufs), …]`` covering rows 0 … N − 1, with
+    ``bases`` the bias rows of the group's neurons, ``srcs`` their input nodes
+    and ``bufs = (UT, VT, C, C_chunk)`` for a pair-product group (None:
+    ``syrk``), or an empty list when no group gains (every block then one
+    ``syrk``). The two factors are made :data:`PAIR_CHUNK` patterns at a time
+    (they then stay in the core's cache for the product; 0.3–0.4 ms less per
+    2,000-pattern block than all at once).
+
+    Measured on the 2,000-point regression (2-20-20-1, one BLAS thread):
+    forming JᵀJ 11.0 instead of 12.3 ms per iteration; on 100,000 points an
+    LM iteration 1.12× faster.
+    """
+    n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
+    nn = act.shape[0]
+    if not pairs or nn == 0 or w_ptr[0] != 0:
+        return []
+    plan = []
+    j = 0
+    while j < nn:
+        srcs = in_idx[in_ptr[j]:in_ptr[j + 1]]
+        S = srcs.shape[0] + 1
+        k = j + 1
+        while k < nn and w_ptr[k] == w_ptr[k - 1] + S and np.array_equal(in_idx[in_ptr[k]:in_ptr[k + 1]], srcs):
+            k += 1
+        G = k - j
+        r0, r1 = int(w_ptr[j]), int(w_ptr[k - 1]) + S
+        if k < nn and w_ptr[k] != r1:
+            return []  # weights not laid out neuron after neuron: keep syrk
+        gp, sp = G * (G + 1) // 2, S * (S + 1) // 2
+        bufs = None
+        if G >= PAIR_MIN and S >= PAIR_MIN and gp + sp <= PAIR_ROWS * G * S:
+            width = min(block, PAIR_CHUNK)
+            bufs = (np.empty((gp, width)), np.empty((sp, width)), np.empty((gp, sp)), np.empty((gp, sp)))
+        plan.append((r0, r1, np.ascontiguousarray(w_ptr[j:k], dtype=np.int64),
+                     np.ascontiguousarray(srcs, dtype=np.int64), bufs))
+        j = k
+    if plan[-1][1] != N or not any(b is not None for *_, b in plan):
+        return []
+    return plan
+
+
 class Workspace:
     """Buffers of the blocked path: one block of node values and Jacobian, and the N×N system."""
 
-    def __init__(self, algo: int, XT: np.ndarray, DT: np.ndarray, n_nodes: int, n_weights: int, block=None):
+    def __init__(self, algo: int, XT: np.ndarray, DT: np.ndarray, n_nodes: int, n_weights: int, block=None,
+                 pairs: bool = True):
         n_in, P = XT.shape
         M = DT.shape[0]
         N = n_weights
@@ -105,6 +172,8 @@ class Workspace:
         self.delta = np.empty(N)
         self.wt = np.empty(N)
         self.reached = np.zeros(n_nodes, dtype=np.bool_)
+        self.pairs = pairs and not self.small
+        self._gram_plan = None  # made from the topology on the first accumulate()
 
     @staticmethod
     def _buffers(n_nodes, B, M, N):
@@ -118,6 +187,8 @@ class Workspace:
         arrays = [*self.full, *self.tail, self.Q, self.A, self.rhs, self.g, self.gb, self.delta, self.wt]
         if self.Qb is not self.Q:
             arrays.append(self.Qb)
+        if self._gram_plan:
+            arrays += [a for *_, bufs in self._gram_plan if bufs for a in bufs]
         return sum(a.nbytes for a in arrays)
 
     # -------------------------------------------------------------- the passes
@@ -140,13 +211,55 @@ class Workspace:
                 self.e = e
                 self.JT = JT
             elif i == 0:
-                np.matmul(JT, JT.T, out=Q)  # J_bᵀJ_b (BLAS syrk)
+                self._gram(JT, Y, Q, topo)  # J_bᵀJ_b
                 np.matmul(JT, e, out=g)
             else:
-                np.matmul(JT, JT.T, out=self.Qb)
+                self._gram(JT, Y, self.Qb, topo)
                 Q += self.Qb
                 np.matmul(JT, e, out=self.gb)
                 g += self.gb
+
+    def _gram(self, JT, Y, T, topo) -> None:
+        """T = J_bᵀJ_b for the block whose Jᵀ is ``JT`` and node values ``Y``.
+
+        BLAS ``syrk`` on the whole of ``JT``, unless some neurons share their
+        inputs (the layers of an MLP): then their diagonal block is the
+        pair-product Gram of :func:`lmtrain.engine.pair_products` (about half
+        the multiply-adds) and the rest are BLAS products of row ranges of
+        ``JT``, each block computed once and copied to its transpose.
+        """
+        if self._gram_plan is None:
+            self._gram_plan = gram_plan(topo, JT.shape[0], self.block, self.pairs)
+        plan = self._gram_plan
+        if not plan:
+            np.matmul(JT, JT.T, out=T)  # BLAS syrk
+            return
+        N = T.shape[0]
+        nb = Y.shape[1]
+        for r0, r1, bases, srcs, bufs in plan:
+            if bufs is None:
+                Jg = JT[r0:r1]
+                np.matmul(Jg, Jg.T, out=T[r0:r1, r0:r1])  # syrk
+            else:
+                UT, VT, C, Cc = bufs
+                width = UT.shape[1]
+                for c0 in range(0, nb, width):
+                    w = min(width, nb - c0)
+                    U, V = UT[:, :w], VT[:, :w]
+                    engine.pair_products(JT, Y, bases, srcs, c0, U, V)
+                    if c0 == 0:
+                        np.matmul(U, V.T, out=C)
+                    else:
+                        np.matmul(U, V.T, out=Cc)
+                        C += Cc
+                engine.scatter_pairs(C, bases, srcs.shape[0] + 1, T)
+            if r1 < N:  # the block against all later rows, the narrow way round (BLAS is faster so)
+                if r1 - r0 <= N - r1:
+                    np.matmul(JT[r0:r1], JT[r1:].T, out=T[r0:r1, r1:])
+                    engine.transpose(T[r0:r1, r1:], T[r1:, r0:r1])
+                else:
+                    np.matmul(JT[r1:], JT[r0:r1].T, out=T[r1:, r0:r1])
+                    engine.transpose(T[r1:, r0:r1], T[r0:r1, r1:])
 
     def solve(self, mu: float) -> bool:
         """Δ = (JᵀJ + μI)⁻¹ Jᵀe into ``delta``; False when the system is singular.
