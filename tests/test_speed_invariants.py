@@ -141,6 +141,29 @@ def test_cholesky_solve_is_the_plain_algorithm_bit_for_bit(n):
 
 
 # ------------------------------------------------------------------ Gram
+@pytest.mark.parametrize("R", range(1, 10))
+def test_small_side_gram_is_plain_dot_products_bit_for_bit(R):
+    """JJᵀ from Jᵀ: vector sums over the rows of Jᵀ for R ≤ 8 (whole and masked loads), rows of J above."""
+    for N in (1, 2, 3, 9, 16, 23):
+        rng = np.random.default_rng(10 * R + N)
+        JT = rng.normal(size=(N, R))
+        JT[rng.random(JT.shape) < 0.2] = 0.0  # exact zeros, as where an output does not depend on a weight
+        G = np.full((R, R), np.nan)
+        Jr = np.empty((R, N))
+        engine.gram_t(JT, G, True, Jr)
+        ref = np.empty((R, R))
+        for a in range(R):
+            for b in range(R):
+                s = 0.0
+                for i in range(N):
+                    s += float(JT[i, a]) * float(JT[i, b])
+                ref[a, b] = s
+        np.testing.assert_array_equal(G, ref, err_msg=f"R={R}, N={N}")
+        py = np.empty((R, R))
+        engine._gram_cols_small_py(JT, py)
+        np.testing.assert_array_equal(py, ref)
+
+
 @pytest.mark.parametrize("n,L", [(1, 4), (3, 3), (7, 9), (8, 16), (15, 6), (16, 22), (17, 5), (21, 30), (34, 11)])
 def test_gram_rows_is_plain_dot_products_bit_for_bit(n, L):
     """Blocked dot products (1×4 below n = 16, 2×4 from there) equal one plain sum per entry, in order."""
