@@ -39,7 +39,9 @@ library's ``tanh`` does not) and agrees with ``numpy.tanh`` to a few units in
 the last place. Kernels use ``error_model="numpy"`` (no zero-division check,
 which stops a loop from vectorising); none divides by a value that can be
 zero. Sums run in the order of the plain loops, so apart from ``tanh`` and the
-Cholesky factorisation the arithmetic is that of the straightforward code.
+Cholesky factorisation the arithmetic is that of the straightforward code;
+JJᵀ of at most eight residuals (:func:`_gram_cols_small`) is summed in vector
+registers, in that same order.
 Array copies are loops, not slice assignments: a slice assignment compiles
 the code that formats its shape-mismatch message, a large share of the
 compile time. The hot kernels and the training loop work on borrowed views
