@@ -141,6 +141,19 @@ def test_cholesky_solve_is_the_plain_algorithm_bit_for_bit(n):
 
 
 # ------------------------------------------------------------------ Gram
+def _plain_gram(A):
+    """G[a, b] = Σ_i A[a, i]·A[b, i], one sum per entry in the order of i (Python floats)."""
+    n, L = A.shape
+    ref = np.empty((n, n))
+    for a in range(n):
+        for b in range(n):
+            s = 0.0
+            for i in range(L):
+                s += float(A[a, i]) * float(A[b, i])
+            ref[a, b] = s
+    return ref
+
+
 @pytest.mark.parametrize("R", range(1, 10))
 def test_small_side_gram_is_plain_dot_products_bit_for_bit(R):
     """JJᵀ from Jᵀ: vector sums over the rows of Jᵀ for R ≤ 8 (whole and masked loads), rows of J above."""
@@ -151,13 +164,7 @@ def test_small_side_gram_is_plain_dot_products_bit_for_bit(R):
         G = np.full((R, R), np.nan)
         Jr = np.empty((R, N))
         engine.gram_t(JT, G, True, Jr)
-        ref = np.empty((R, R))
-        for a in range(R):
-            for b in range(R):
-                s = 0.0
-                for i in range(N):
-                    s += float(JT[i, a]) * float(JT[i, b])
-                ref[a, b] = s
+        ref = _plain_gram(JT.T)
         np.testing.assert_array_equal(G, ref, err_msg=f"R={R}, N={N}")
         py = np.empty((R, R))
         engine._gram_cols_small_py(JT, py)
@@ -171,14 +178,7 @@ def test_gram_rows_is_plain_dot_products_bit_for_bit(n, L):
     A = rng.normal(size=(n, L))
     G = np.full((n, n), np.nan)
     engine.gram_rows(A, G)
-    ref = np.empty((n, n))
-    for a in range(n):
-        for b in range(n):
-            s = 0.0
-            for i in range(L):
-                s += float(A[a, i]) * float(A[b, i])
-            ref[a, b] = s
-    np.testing.assert_array_equal(G, ref)
+    np.testing.assert_array_equal(G, _plain_gram(A))
     np.testing.assert_allclose(G, A @ A.T, rtol=1e-12, atol=1e-12)
 
 
