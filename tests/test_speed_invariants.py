@@ -346,6 +346,8 @@ def test_gram_plan_groups_the_layers():
     chunk = lm_blocked.gram_plan(net.topology, net.n_weights, 5000)[1][4]
     assert chunk[0].shape == (210, lm_blocked.PAIR_CHUNK)  # big blocks: pair products a chunk at a time
     # nothing to gain: FCC neurons each have their own inputs; and the switch
+    big = lm.mlp([2, 100, 100, 1])  # its 100-neuron layer would need 53·10⁶ doubles of buffers: syrk
+    assert lm_blocked.gram_plan(big.topology, big.n_weights, 2000) == []
     fcc = PAIR_NETS["fcc 3 inputs, 6 neurons"]
     assert lm_blocked.gram_plan(fcc.topology, fcc.n_weights, 100) == []
     assert lm_blocked.gram_plan(net.topology, net.n_weights, 100, pairs=False) == []

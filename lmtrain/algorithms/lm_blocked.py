@@ -21,7 +21,7 @@ Here every iteration instead
    compiled function the compiled loop calls — the rule has one implementation.
 
 Memory is that of one block (B·M·N for J_b, B × nodes for the node values)
-plus the N×N system and the pair products of one chunk of patterns, whatever
+plus the N×N system and the pair products' buffers (at most 32 MB), whatever
 P is. Python runs once per block and per try;
 next to milliseconds of BLAS work per iteration that is nothing.
 
@@ -91,6 +91,9 @@ PAIR_MIN = 4
 PAIR_ROWS = 2
 #: patterns per pair-product chunk
 PAIR_CHUNK = 256
+#: the pair products' buffers of all groups hold at most this many doubles
+#: (32 MB); a layer that would need more keeps syrk
+PAIR_MAX_ENTRIES = 1 << 22
 
 
 def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
@@ -109,7 +112,10 @@ def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
     ``bases`` the bias rows of the group's neurons, ``srcs`` their input nodes
     and ``bufs = (UT, VT, C, C_chunk)`` for a pair-product group (None:
     ``syrk``), or an empty list when no group gains (every block then one
-    ``syrk``). The two factors are made :data:`PAIR_CHUNK` patterns at a time
+    ``syrk``). The buffers stay within :data:`PAIR_MAX_ENTRIES` (a layer of
+    20 neurons with 21 inputs needs 0.2·10⁶ doubles; one of 100 with 101
+    inputs would need 53·10⁶ and keeps ``syrk``). The two factors are made
+    :data:`PAIR_CHUNK` patterns at a time
     (they then stay in the core's cache for the product; 0.3–0.4 ms less per
     2,000-pattern block than all at once).
 
@@ -122,6 +128,7 @@ def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
     if not pairs or nn == 0 or w_ptr[0] != 0:
         return []
     plan = []
+    held = 0  # doubles in the pair products' buffers so far
     j = 0
     while j < nn:
         srcs = in_idx[in_ptr[j]:in_ptr[j + 1]]
@@ -135,9 +142,11 @@ def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
             return []  # weights not laid out neuron after neuron: keep syrk
         gp, sp = G * (G + 1) // 2, S * (S + 1) // 2
         bufs = None
-        if G >= PAIR_MIN and S >= PAIR_MIN and gp + sp <= PAIR_ROWS * G * S:
-            width = min(block, PAIR_CHUNK)
+        width = min(block, PAIR_CHUNK)
+        need = (gp + sp) * width + 2 * gp * sp
+        if G >= PAIR_MIN and S >= PAIR_MIN and gp + sp <= PAIR_ROWS * G * S and held + need <= PAIR_MAX_ENTRIES:
             bufs = (np.empty((gp, width)), np.empty((sp, width)), np.empty((gp, sp)), np.empty((gp, sp)))
+            held += need
         plan.append((r0, r1, np.ascontiguousarray(w_ptr[j:k], dtype=np.int64),
                      np.ascontiguousarray(srcs, dtype=np.int64), bufs))
         j = k
