@@ -4,6 +4,8 @@
 * the Cholesky solves against ``numpy.linalg`` and, bit for bit, against the
   plain algorithm in Python;
 * the blocked Gram products against plain dot products, bit for bit;
+* the forward pass (net values summed in vector registers) against plain
+  loops, bit for bit;
 * ``train``'s one-call fast path against its general path and against
   ``run_trials`` (serial and threaded), bit for bit;
 * the blocked large-problem path against the whole-Jacobian path, and its
@@ -14,6 +16,8 @@ No timings here: the benchmark (``benchmarks/run.py``) measures speed.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -138,6 +142,66 @@ def test_cholesky_solve_is_the_plain_algorithm_bit_for_bit(n):
     x_ref, U_ref = _cholesky_plain(A, b)
     np.testing.assert_array_equal(x1, x_ref)
     np.testing.assert_array_equal(np.triu(A1), np.triu(U_ref))
+
+
+# --------------------------------------------------------------- forward
+def _plain_forward(net, w, X):
+    """Y, S and the net values of every node by plain Python loops in the engine's order
+    (net = bias, then += w·y per input)."""
+    n_in, in_ptr, in_idx, w_ptr, act, gain, _ = net.topology
+    P = X.shape[0]
+    Y = np.zeros((n_in + act.shape[0], P))
+    S = np.zeros_like(Y)
+    NET = np.zeros_like(Y)
+    Y[:n_in] = X.T
+    for j in range(act.shape[0]):
+        node, base, k0 = n_in + j, w_ptr[j], in_ptr[j]
+        for p in range(P):
+            net_value = float(w[base])
+            for k in range(k0, in_ptr[j + 1]):
+                net_value += float(w[base + 1 + k - k0]) * float(Y[in_idx[k], p])
+            NET[node, p] = net_value
+            g = float(gain[j])
+            if act[j] == lm.activations.BIPOLAR:
+                y = engine.tanh(g * net_value)
+                s = g * (1.0 - y * y)
+            elif act[j] == lm.activations.UNIPOLAR:
+                y = 1.0 / (1.0 + math.exp(-g * net_value))
+                s = g * y * (1.0 - y)
+            else:
+                y, s = g * net_value, g
+            Y[node, p], S[node, p] = y, s
+    return Y, S, NET
+
+
+@pytest.mark.parametrize("P", [1, 5, 7, 8, 9, 13, 16, 17, 24, 31, 40])
+def test_forward_is_plain_loops_bit_for_bit(P):
+    """Eight patterns and more: net values in vector registers (whole and masked blocks); fewer: loops."""
+    nets = [
+        lm.mlp([3, 4, 2], activation="bipolar", gain=0.7),
+        lm.bmlp([2, 3, 2, 1], activation="unipolar", gain=1.3, output_activation="linear", output_gain=0.5),
+        lm.fcc(3, 4, 2, activation="bipolar", gain=0.5),
+    ]
+    for i, net in enumerate(nets):
+        rng = np.random.default_rng(100 * P + i)
+        X = rng.normal(size=(P, net.n_inputs))
+        w = rng.normal(size=net.n_weights)
+        w[rng.random(w.shape) < 0.15] = 0.0
+        Y_ref, S_ref, NET = _plain_forward(net, w, X)
+        n_in = net.n_inputs
+        Y = np.full_like(Y_ref, np.nan)
+        Y[:n_in] = X.T
+        S = np.full_like(S_ref, np.nan)
+        engine.forward(w, Y, S, net.topology)
+        np.testing.assert_array_equal(Y, Y_ref, err_msg=f"P={P}, net {i}")
+        np.testing.assert_array_equal(S[n_in:], S_ref[n_in:], err_msg=f"P={P}, net {i}")
+        # the interpreted stand-in of the vector sums does the same arithmetic
+        _, in_ptr, in_idx, w_ptr, act, _, _ = net.topology
+        for j in range(act.shape[0]):
+            Yp = Y_ref.copy()
+            Yp[n_in + j] = np.nan
+            engine._net_rows_py(w, w_ptr[j], Yp, in_idx, in_ptr[j], in_ptr[j + 1], n_in + j)
+            np.testing.assert_array_equal(Yp[n_in + j], NET[n_in + j])
 
 
 # ------------------------------------------------------------------ Gram
