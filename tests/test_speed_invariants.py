@@ -283,6 +283,35 @@ def test_fast_path_equals_general_path_and_trials(algorithm, options):
         assert np.all(np.isnan(fast.history.validation_error))
 
 
+def test_fast_path_result_is_an_ordinary_result():
+    """Weights, history and options are made on first use; copies, pickles and dataclass helpers see them."""
+    import copy
+    import dataclasses
+    import pickle
+
+    X, D = PARITY
+    w0 = NET.init_weights(5)
+    general = lm.train(NET, X.tolist(), D.tolist(), w0=w0.tolist(), goal=0.01)
+    for make in (lambda r: r, copy.copy, copy.deepcopy, lambda r: pickle.loads(pickle.dumps(r)),
+                 lambda r: dataclasses.replace(r, elapsed=0.0)):
+        fast = make(lm.train(NET, X, D, w0=w0, goal=0.01))
+        assert type(fast) is lm.TrainResult
+        _same_result(fast, general, "fast vs general")
+        assert fast.options == general.options
+        fields = dataclasses.asdict(fast)
+        assert sorted(fields) == sorted(f.name for f in dataclasses.fields(lm.TrainResult))
+        np.testing.assert_array_equal(fields["weights"], general.weights)
+        assert "_pending" not in vars(fast)
+    # each result has its own options and weights
+    a = lm.train(NET, X, D, w0=w0, goal=0.01)
+    b = lm.train(NET, X, D, w0=w0, goal=0.01)
+    a.options["goal"] = 99.0
+    a.weights[:] = 0.0
+    assert b.options["goal"] == 0.01 and np.array_equal(b.weights, general.weights)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        lm.train(NET, X, D, w0=w0, goal=0.01).nope
+
+
 def test_fast_path_leaves_inputs_alone_and_rejects_nan():
     X, D = PARITY
     w0 = NET.init_weights(4)
