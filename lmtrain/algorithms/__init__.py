@@ -395,15 +395,6 @@ def _seed_weights(net: Network, seed):
     return hit[1]
 
 
-def _plain(a, shape):
-    """The flags of ``a`` when it is a C-contiguous float64 ndarray of exactly ``shape``; None otherwise."""
-    if type(a) is np.ndarray and a.shape == shape and a.dtype is _F64:
-        f = a.flags
-        if f.c_contiguous:
-            return f
-    return None
-
-
 #: run_many's compiled code for the fast path's argument types (aligned, writeable arrays), once looked up
 _RUN_ONE = None
 _RUN_ONE_LOOKED_UP = False
@@ -427,7 +418,7 @@ def _train_fast(net, algorithm, options, X, D, w0, seed, progress):
         # insertion order, not sorted: sorting cost 0.5 µs a call and only
         # splits one set of options over a few entries. Types are part of the
         # key so that 5 and 5.0 (valid and invalid max_iter) never share a plan.
-        key = (algorithm, id(net), X.shape[0], *options.items(), *map(type, options.values()))
+        key = (algorithm, id(net), len(X), *options.items(), *map(type, options.values()))
         plan = _OPTION_CACHE.get(key)
     except TypeError:  # an unhashable option value or algorithm: no caching
         key, plan = None, None
@@ -450,11 +441,11 @@ def _train_fast(net, algorithm, options, X, D, w0, seed, progress):
         return None
     if w0 is None:
         w0 = _seed_weights(net, seed)
-        fw = w0.flags
-    else:
-        fw = _plain(w0, wshape)
-        if fw is None:
-            return None
+    elif not (type(w0) is np.ndarray and w0.shape == wshape and w0.dtype is _F64):  # _plain written out
+        return None
+    fw = w0.flags
+    if not fw.c_contiguous:
+        return None
     budget = False
     if progress is not False:
         if progress is not None:

@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from numba import njit
 
+from .. import engine
 from .._clock import ticks
 from . import _options as O
 from . import lm_blocked
@@ -78,8 +79,11 @@ def _patterns(X, D, transposed):
     """``(XT, DT)``: patterns and targets with the patterns along rows' length (transposed unless already)."""
     if transposed:
         return X, D
-    XT = np.empty((X.shape[1], X.shape[0]))
-    DT = np.empty((D.shape[1], D.shape[0]))
+    P, n_in = X.shape
+    M = D.shape[1]
+    buf = np.empty((n_in + M) * P)  # one allocation for both
+    XT = engine.rows(buf, 0, n_in, P)
+    DT = engine.rows(buf, n_in * P, M, P)
     for p in range(X.shape[0]):
         for i in range(X.shape[1]):
             XT[i, p] = X[p, i]
