@@ -1,0 +1,134 @@
+"""Where ``jacobian="auto"`` should switch from the compiled loop to the blocked path.
+
+For each network and pattern count it times LM iterations through
+``lmtrain.train`` with ``jacobian="full"`` (the whole Jacobian and JᵀJ in
+compiled loops) and with ``jacobian="blocks"`` (Jacobian rows a block at a
+time, JᵀJ by BLAS and pair products, LAPACK's Cholesky), from the same initial
+weights, and prints the time per iteration of each next to the Gram matrix's
+work, min(R, N)²·max(R, N) multiply-adds with R = P·M residuals and N weights —
+the number ``lmtrain.algorithms.lm_blocked.CROSSOVER_WORK`` is compared with.
+The last lines say which rows the current switch gets wrong and by how much.
+
+Run::
+
+    python benchmarks/crossover.py            # about a minute
+    python benchmarks/crossover.py --repeat 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # the compiled loop uses one core; so does BLAS here
+
+import numpy as np  # noqa: E402
+
+import lmtrain as lm  # noqa: E402
+from lmtrain.algorithms import lm_blocked  # noqa: E402
+from lmtrain.experiments import trial_weights  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _machine import cpu_model  # noqa: E402
+
+ACT = dict(activation="bipolar", gain=1.0, output_activation="linear")
+
+
+def _regression(P, seed=7):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-np.pi, np.pi, size=(P, 2))
+    return X, (np.sin(X[:, 0]) * np.cos(X[:, 1])).reshape(-1, 1)
+
+
+def cases():
+    """(label, network, X, D): MLPs and cascades, tall, square and wide Gram matrices."""
+    out = []
+    X7, D7 = lm.datasets.parity(7)
+    par = dict(activation="bipolar", gain=0.5)
+    out.append(("7-7-1, parity-7", lm.mlp([7, 7, 1], **par), X7, D7))
+    out.append(("FCC 7, parity-7", lm.fcc(7, 7, **par), X7, D7))
+    for sizes, Ps in (([2, 3, 3, 1], (1000, 3000, 10000)),
+                      ([2, 5, 5, 1], (300, 1000, 3000)),
+                      ([2, 8, 8, 1], (100, 200, 500)),
+                      ([2, 12, 12, 1], (50, 100, 300)),
+                      ([2, 20, 20, 1], (20, 50, 100, 200))):
+        for P in Ps:
+            X, D = _regression(P)
+            out.append(("-".join(map(str, sizes)) + f", {P:,}", lm.mlp(sizes, **ACT), X, D))
+    for n, Ps in ((6, (500, 2000)), (12, (200, 1000))):
+        for P in Ps:
+            X, D = _regression(P)
+            out.append((f"FCC {n}, {P:,}", lm.fcc(2, n, **ACT), X, D))
+    return out
+
+
+def per_iteration(net, X, D, w0, iters, repeat):
+    """Best seconds per iteration and iterations, ``jacobian="full"`` then ``"blocks"``.
+
+    Each repeat times the two paths one after the other, so that a spell of
+    load on a shared machine falls on both.
+    """
+    modes = ("full", "blocks")
+    opts = dict(w0=w0, goal=0.0, max_iter=iters, min_grad=0.0)
+    its = [lm.train(net, X, D, jacobian=m, **opts).iterations for m in modes]  # warm-up: compile, BLAS buffers
+    best = [math.inf, math.inf]
+    for _ in range(repeat):
+        for k, m in enumerate(modes):
+            t = time.perf_counter()
+            lm.train(net, X, D, jacobian=m, **opts)
+            best[k] = min(best[k], time.perf_counter() - t)
+    return [b / max(1, i) for b, i in zip(best, its)], its
+
+
+def _fmt(s):
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="benchmarks/crossover.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=5, help="repeats per measurement, best kept (default 5)")
+    p.add_argument("--iters", type=int, default=20, help="LM iterations per measured call (default 20)")
+    args = p.parse_args(argv)
+    if args.repeat < 1 or args.iters < 1:
+        p.error("--repeat and --iters must be >= 1")
+    print(f"{datetime.date.today()}, {cpu_model()}, Python {platform.python_version()}, NumPy {np.__version__}; "
+          f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; best of {args.repeat}, {args.iters} iterations each")
+    switch = lm_blocked.CROSSOVER_WORK
+    head = f"  {'network, patterns':<22}{'weights':>8}{'work':>10}{'full':>11}{'blocks':>11}{'full/blocks':>13}  auto"
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    rows = []
+    for label, net, X, D in cases():
+        P, M, N = X.shape[0], net.n_outputs, net.n_weights
+        R = P * M
+        work = min(R, N) ** 2 * max(R, N)
+        w0 = trial_weights(net, 1, 0)[0]
+        (t_full, t_blk), (i_full, i_blk) = per_iteration(net, X, D, w0, args.iters, args.repeat)
+        auto = "blocks" if work >= switch else "full"
+        rows.append((label, work, t_full, t_blk, auto))
+        note = "" if i_full == i_blk else f"  (iterations {i_full} vs {i_blk})"
+        print(f"  {label:<22}{N:>8}{work:>10.2g}{_fmt(t_full):>11}{_fmt(t_blk):>11}{t_full / t_blk:>12.2f}x"
+              f"  {auto}{note}")
+    wrong = [(lab, w, tf, tb, a) for lab, w, tf, tb, a in rows
+             if (a == "full") != (tf <= tb)]
+    print(f"\n  switch: blocks when work >= {switch:.3g} (lmtrain.algorithms.lm_blocked.CROSSOVER_WORK)")
+    if not wrong:
+        print("  it picks the faster path for every row")
+    for lab, w, tf, tb, a in wrong:
+        lost = (tf / tb if a == "full" else tb / tf)
+        print(f"  {lab}: work {w:.2g}, auto takes '{a}', {lost:.2f}x slower than the other path")
+    faster_blocks = [w for _, w, tf, tb, _ in rows if tb < tf]
+    faster_full = [w for _, w, tf, tb, _ in rows if tf <= tb]
+    if faster_blocks and faster_full:
+        print(f"  blocks faster from work {min(faster_blocks):.2g}; full faster up to {max(faster_full):.2g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
