@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from llvmlite import ir
-from numba import njit, types
+from numba import config, njit, types
 from numba.extending import intrinsic
 
 
@@ -30,10 +30,18 @@ def _read_counter(typingctx):
     return sig, codegen
 
 
+def _read_counter_py():
+    return time.perf_counter_ns()
+
+
+#: interpreted (NUMBA_DISABLE_JIT=1): nanoseconds of ``time.perf_counter``
+_counter = _read_counter_py if config.DISABLE_JIT else _read_counter
+
+
 @njit(cache=True)
 def ticks():
     """Current value of the cycle counter (int64)."""
-    return _read_counter()
+    return _counter()
 
 
 _HZ: float | None = None

@@ -356,8 +356,20 @@ out["Y"], out["S"] = net.forward_full(w, X)
 out["g"], out["Eg"] = net.gradient(w, X, D)
 for b in (1, 2, 5, 9):
     out[f"Q{b}"], out[f"gq{b}"], out[f"Eq{b}"] = net.quasi_hessian(w, X, D, block=b)
+for key, algo, kw in _TRAININGS:
+    r = lm.train(net, X, D, algorithm=algo, w0=w, **kw)
+    out[f"w_{key}"], out[f"it_{key}"], out[f"stop_{key}"] = r.weights, r.iterations, int(r.stop_reason)
+from lmtrain.experiments import run_trials
+r = run_trials(net, X, D, "lm", trials=3, seed=4, max_iter=15, progress=False)
+out["trials_it"], out["trials_E"] = r.iterations, r.error
 np.savez(dst, **out)
 """
+#: trainings run interpreted and compiled: (key, algorithm, options)
+_TRAININGS = [("lm", "lm", dict(max_iter=15, jacobian="full")),
+              ("lm_blocks", "lm", dict(max_iter=15, jacobian="blocks")),
+              ("ebp", "ebp", dict(max_iter=40, alpha=0.05)),
+              ("gn", "gauss_newton", dict(max_iter=5))]
+_INTERPRETED_SCRIPT = f"_TRAININGS = {_TRAININGS!r}\n" + _INTERPRETED_SCRIPT
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +409,26 @@ def test_interpreted_jacobian_and_gradient(interpreted):
     g, E = net.gradient(w, X, D)
     np.testing.assert_allclose(out["g"], g, rtol=1e-13, atol=1e-15)
     assert float(out["Eg"]) == pytest.approx(E, rel=1e-14)
+
+
+@pytest.mark.interpreted
+@pytest.mark.parametrize("key, algo, kw", _TRAININGS, ids=[t[0] for t in _TRAININGS])
+def test_interpreted_training(interpreted, key, algo, kw):
+    """The training loops run as plain Python too, and take the same steps as compiled."""
+    (net, w, X, D), out = interpreted
+    r = lm.train(net, X, D, algorithm=algo, w0=w, **kw)
+    assert int(out[f"it_{key}"]) == r.iterations > 0
+    assert int(out[f"stop_{key}"]) == int(r.stop_reason)
+    np.testing.assert_allclose(out[f"w_{key}"], r.weights, rtol=1e-10, atol=1e-12)
+    assert not np.array_equal(r.weights, w)  # it moved
+
+
+@pytest.mark.interpreted
+def test_interpreted_run_trials(interpreted):
+    (net, w, X, D), out = interpreted
+    r = lm.experiments.run_trials(net, X, D, "lm", trials=3, seed=4, max_iter=15, progress=False)
+    np.testing.assert_array_equal(out["trials_it"], r.iterations)
+    np.testing.assert_allclose(out["trials_E"], r.error, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.interpreted
