@@ -8,6 +8,7 @@ weights, and prints the time per iteration of each next to the Gram matrix's
 work, min(R, N)²·max(R, N) multiply-adds with R = P·M residuals and N weights —
 the number ``lmtrain.algorithms.lm_blocked.CROSSOVER_WORK`` is compared with.
 The last lines say which rows the current switch gets wrong and by how much.
+``benchmarks/run.py`` prints the same table.
 
 Run::
 
@@ -90,15 +91,8 @@ def _fmt(s):
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="benchmarks/crossover.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--repeat", type=int, default=5, help="repeats per measurement, best kept (default 5)")
-    p.add_argument("--iters", type=int, default=20, help="LM iterations per measured call (default 20)")
-    args = p.parse_args(argv)
-    if args.repeat < 1 or args.iters < 1:
-        p.error("--repeat and --iters must be >= 1")
-    print(f"{datetime.date.today()}, {cpu_model()}, Python {platform.python_version()}, NumPy {np.__version__}; "
-          f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; best of {args.repeat}, {args.iters} iterations each")
+def table(repeat=5, iters=20):
+    """Time both paths on every case and print the table; returns its rows as dicts."""
     switch = lm_blocked.CROSSOVER_WORK
     head = f"  {'network, patterns':<22}{'weights':>8}{'work':>10}{'full':>11}{'blocks':>11}{'full/blocks':>13}  auto"
     print(head)
@@ -109,24 +103,36 @@ def main(argv=None):
         R = P * M
         work = min(R, N) ** 2 * max(R, N)
         w0 = trial_weights(net, 1, 0)[0]
-        (t_full, t_blk), (i_full, i_blk) = per_iteration(net, X, D, w0, args.iters, args.repeat)
+        (t_full, t_blk), (i_full, i_blk) = per_iteration(net, X, D, w0, iters, repeat)
         auto = "blocks" if work >= switch else "full"
-        rows.append((label, work, t_full, t_blk, auto))
+        rows.append(dict(case=label, weights=N, work=work, full=t_full, blocks=t_blk, auto=auto))
         note = "" if i_full == i_blk else f"  (iterations {i_full} vs {i_blk})"
         print(f"  {label:<22}{N:>8}{work:>10.2g}{_fmt(t_full):>11}{_fmt(t_blk):>11}{t_full / t_blk:>12.2f}x"
               f"  {auto}{note}")
-    wrong = [(lab, w, tf, tb, a) for lab, w, tf, tb, a in rows
-             if (a == "full") != (tf <= tb)]
     print(f"\n  switch: blocks when work >= {switch:.3g} (lmtrain.algorithms.lm_blocked.CROSSOVER_WORK)")
+    wrong = [r for r in rows if (r["auto"] == "full") != (r["full"] <= r["blocks"])]
     if not wrong:
         print("  it picks the faster path for every row")
-    for lab, w, tf, tb, a in wrong:
-        lost = (tf / tb if a == "full" else tb / tf)
-        print(f"  {lab}: work {w:.2g}, auto takes '{a}', {lost:.2f}x slower than the other path")
-    faster_blocks = [w for _, w, tf, tb, _ in rows if tb < tf]
-    faster_full = [w for _, w, tf, tb, _ in rows if tf <= tb]
+    for r in wrong:
+        lost = r["full"] / r["blocks"] if r["auto"] == "full" else r["blocks"] / r["full"]
+        print(f"  {r['case']}: work {r['work']:.2g}, auto takes '{r['auto']}', {lost:.2f}x slower than the other path")
+    faster_blocks = [r["work"] for r in rows if r["blocks"] < r["full"]]
+    faster_full = [r["work"] for r in rows if r["full"] <= r["blocks"]]
     if faster_blocks and faster_full:
         print(f"  blocks faster from work {min(faster_blocks):.2g}; full faster up to {max(faster_full):.2g}")
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="benchmarks/crossover.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=5, help="repeats per measurement, best kept (default 5)")
+    p.add_argument("--iters", type=int, default=20, help="LM iterations per measured call (default 20)")
+    args = p.parse_args(argv)
+    if args.repeat < 1 or args.iters < 1:
+        p.error("--repeat and --iters must be >= 1")
+    print(f"{datetime.date.today()}, {cpu_model()}, Python {platform.python_version()}, NumPy {np.__version__}; "
+          f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; best of {args.repeat}, {args.iters} iterations each")
+    table(args.repeat, args.iters)
     return 0
 
 

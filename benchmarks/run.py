@@ -14,9 +14,12 @@ rate, mean iterations, and the ratio to lmtrain measured in the same run):
    hidden, linear output, 501 weights), goal MSE ≤ 1e-3 — and the floor: the
    BLAS work every LM implementation does on these matrices (JᵀJ once, one
    Cholesky factorisation per try);
-4. the same regression on 100,000 points: time per iteration and peak memory
+4. where ``jacobian="auto"`` switches from the compiled loop to the blocked
+   path: both timed on 22 networks and pattern counts around the switch
+   (``crossover.py``, also runnable alone);
+5. the same regression on 100,000 points: time per iteration and peak memory
    growth, in a fresh process, without ever holding the Jacobian;
-5. start-up: a fresh process with a warm Numba cache to its first LM trial,
+6. start-up: a fresh process with a warm Numba cache to its first LM trial,
    and (not with ``--quick``) a cold compile of everything ``lmtrain
    reproduce`` uses, into an empty cache.
 
@@ -571,6 +574,17 @@ def _startup(ctx):
 
 
 # ------------------------------------------------------------------ main
+def _switch(ctx):
+    """Where jacobian="auto" leaves the compiled loop for the blocked path (``crossover.py``)."""
+    import crossover
+
+    repeat = 3 if ctx["quick"] else max(5, ctx["repeat"])
+    print(f"\njacobian='auto': LM per iteration with the whole Jacobian in compiled code ('full') and "
+          f"block by block with BLAS ('blocks'),\n  from the same weights, best of {repeat} alternating runs; "
+          f"work = min(R,N)²·max(R,N) multiply-adds for the Gram matrix")
+    return crossover.table(repeat=repeat, iters=20)
+
+
 def _targets(res):
     """The README's targets, each with the measured figure and met / not met."""
     p3 = res["parity3"]
@@ -654,6 +668,7 @@ def main(argv=None) -> int:
     res["parity3"] = _parity3(ctx)
     res["parity7"] = _parity7(ctx)
     res["regression"] = _regression(ctx)
+    res["switch"] = _switch(ctx)
     res["big"] = _big(ctx)
     res["startup"] = _startup(ctx)
     targets = _targets(res)
