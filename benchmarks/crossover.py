@@ -29,14 +29,17 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # the compiled loop uses one core; so does BLAS here
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _path in (_HERE, os.path.dirname(_HERE)):  # the lmtrain of this source tree, as run.py
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
 import numpy as np  # noqa: E402
 
 import lmtrain as lm  # noqa: E402
+from _machine import cpu_model  # noqa: E402
 from lmtrain.algorithms import lm_blocked  # noqa: E402
 from lmtrain.experiments import trial_weights  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _machine import cpu_model  # noqa: E402
 
 ACT = dict(activation="bipolar", gain=1.0, output_activation="linear")
 
