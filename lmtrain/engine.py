@@ -722,8 +722,9 @@ def pair_products(JT, Y, bases, srcs, c0, UT, VT):
     block can be done a chunk of patterns at a time.
     """
     JT, Y, bases, srcs, UT, VT = borrow((JT, Y, bases, srcs, UT, VT))
-    # rows are sliced to the chunk first: indexed from 0 by the loop counter
-    # the loops are vector code (3× faster than indexing with c0 + p)
+    # each row is sliced to the chunk first: indexed from 0 by the loop counter,
+    # the loops become vector code (Numba guards an index c0 + p against
+    # negative values, and the guard kept them scalar: 3× slower)
     nb = UT.shape[1]
     M = JT.shape[1] // Y.shape[1] if Y.shape[1] > 0 else 1
     G = bases.shape[0]
