@@ -18,6 +18,7 @@ from typing import Sequence
 COMMAND_MODULES = ["lmtrain._cmd_demo", "lmtrain._cmd_reproduce"]
 COMMAND_MODULES.append("lmtrain._cmd_fit")
 COMMAND_MODULES.append("lmtrain._cmd_trace")
+COMMAND_MODULES.append("lmtrain._cmd_compare")
 
 
 class UsageError(Exception):
