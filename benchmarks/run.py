@@ -235,6 +235,10 @@ def _without_lanes(fn):
 
 
 # ----------------------------------------------------------------- parts
+#: round-robin repetitions of parity-3's lmtrain rows (each takes milliseconds)
+ROUNDS = 30
+
+
 def _parity3(ctx):
     lm, np, ref, nlm, least_squares = ctx["lm"], ctx["np"], ctx["ref"], ctx["nlm"], ctx["least_squares"]
     from lmtrain.experiments import run_trials, trial_weights
@@ -268,9 +272,11 @@ def _parity3(ctx):
         "ebp_alone": lambda: _without_lanes(lambda: run_trials(net, X, D, "ebp", w0=W0[:ebp_T], alpha=1.0,
                                                                parallel=False, progress=False, history=0, **opts)),
     }
-    # the lmtrain rows take milliseconds: repeat them round-robin, so that all see the same machine
+    # the lmtrain rows take milliseconds: repeat them round-robin, so that all see the same
+    # machine, and over about a second: when the other vCPU of a shared machine is taken for a
+    # few tenths of a second, nine rounds (the first design) could all miss the quiet moments
     best = {k: (math.inf, None) for k in cases}
-    for _ in range(max(rep, 3) * 3):
+    for _ in range(ROUNDS):
         for k, f in cases.items():
             t = time.perf_counter()
             out = f()
@@ -662,7 +668,7 @@ def main(argv=None) -> int:
           f"load average (1 min) at start: {_load()}")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
           f"scipy {scipy.__version__}; BLAS threads: {ctx['blas']}; lmtrain trial threads: {ctx['threads']}")
-    print(f"  each time is the best of {args.repeat} run(s) (9 or more, round-robin, for the parity-3 lmtrain rows); "
+    print(f"  each time is the best of {args.repeat} run(s) ({ROUNDS}, round-robin, for the parity-3 lmtrain rows); "
           f"'per success' = all time spent / successful trials")
     res = {}
     res["parity3"] = _parity3(ctx)
