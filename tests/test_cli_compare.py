@@ -133,3 +133,18 @@ def test_readme_example_runs_as_written(tmp_path, capsys, monkeypatch):
     for g, p in zip(got, printed):
         assert ms.sub(r" \1#", g) == ms.sub(r" \1#", p), (g, p)
     assert os.path.getsize(tmp_path / "parity4.png") > 20_000
+
+
+def test_a_reader_that_went_away_gets_no_error():
+    """``lmtrain ... | head``: output to a closed pipe ends the command quietly (exit 1, nothing on stderr)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "lmtrain", "compare", "--trials", "2", "--algorithm", "lm"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the only reader is gone before the first line: every write fails
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert err == ""
