@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 
 from .cli import UsageError
 
@@ -123,7 +124,8 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     for k, (label, s) in enumerate(results.items()):
         ax = axes[k // cols][k % cols]
-        plot_error_curves(s, ax, goal=goal if goal > 0 else None, color=f"C{k % 10}", max_curves=100, log_x=s.algorithm == "ebp")
+        plot_error_curves(s, ax, goal=goal if goal > 0 else None, color=f"C{k % 10}", max_curves=100,
+                          log_x=s.algorithm == "ebp")
         head = f"{label}: {100 * s.success_rate:.0f} % reach the goal\nstops: {summary_table({label: s})[0]['stops']}"
         if history is not None and int(s.iterations.max()) > history:
             head += f"\n(curves: the first {history:,} iterations)"
@@ -136,6 +138,8 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
 
 def _run(args) -> int:
     from . import datasets
+    from ._cmd_fit import _check_writable
+    from .algorithms import resolve_options
     from .experiments import compare, summary_table
     from .io import atomic_write_text
 
@@ -160,20 +164,14 @@ def _run(args) -> int:
     common = {"goal": args.goal}
     if args.max_iter is not None:
         common["max_iter"] = args.max_iter
-    from .algorithms import resolve_options
-
+    resolved = {}
     for spec, (name, opts) in entries.items():  # every option checked before anything runs
         try:
-            resolve_options(name, {**common, **opts})
+            resolved[spec] = resolve_options(name, {**common, **opts})
         except (TypeError, ValueError) as exc:
             raise UsageError(f"--algorithm {spec!r}: {exc}") from None
-    history = 1000
-    if args.plot is not None:  # keep whole curves for the figure, up to PLOT_HISTORY iterations
-        from .algorithms import get_algorithm
-
-        caps = [opts.get("max_iter", common.get("max_iter", get_algorithm(name).defaults["max_iter"]))
-                for name, opts in entries.values()]
-        history = int(min(max(caps), PLOT_HISTORY)) if all(isinstance(c, int) for c in caps) else PLOT_HISTORY
+    # the figure shows whole curves, up to PLOT_HISTORY iterations
+    history = 1000 if args.plot is None else min(max(o["max_iter"] for o in resolved.values()), PLOT_HISTORY)
     title = (f"parity-{args.sizes[0]} ({args.encoding}), {args.topology} "
              f"{'-'.join(map(str, args.sizes))} ({net.n_weights} weights, {args.activation}, gain {args.gain:g}), "
              f"goal E <= {args.goal:g}, {args.trials} trials, seed {args.seed}")
@@ -192,18 +190,8 @@ def _run(args) -> int:
     return 0
 
 
-def _check_writable(path: str) -> None:
-    import os
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write {path}: the directory {folder} does not exist")
-
-
 def _image_format(path: str) -> str:
     """The image format named by the file's extension; UsageError when matplotlib cannot write it."""
-    import os
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -216,7 +204,6 @@ def _image_format(path: str) -> str:
 
 def _save_figure(fig, path: str) -> None:
     """Save through a temporary file in the same folder, so a failed save leaves no partial file."""
-    import os
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(path))
