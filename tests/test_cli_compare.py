@@ -103,6 +103,7 @@ def test_spec_parsing():
     (["--plot", "{tmp}/curves.xyz"], r"the extension must name an image type"),
     (["--plot", "{tmp}/nodir/curves.png"], r"the directory .* does not exist"),
     (["--csv", "{tmp}/nodir/t.csv"], r"the directory .* does not exist"),
+    (["--plot", "{tmp}"], r"cannot write .*: it is a directory"),
 ])
 def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, args, message):
     argv = ["compare", "--trials", "2"] + [a.format(tmp=tmp_path) for a in args]
