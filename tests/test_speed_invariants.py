@@ -519,6 +519,19 @@ def test_blocked_workspace_does_not_grow_with_the_patterns():
     assert max(sizes) < 64 << 20, "the blocked path should hold far less than the 400 MB Jacobian"
 
 
+def test_block_rows_avoid_multiples_of_4_kb():
+    """Blocks fill BLOCK_ENTRIES, except that a row of J_b or of the node values is never a multiple of 4 KB."""
+    E = lm_blocked.BLOCK_ENTRIES
+    assert lm_blocked.block_patterns(100_000, 1, 501) == E // 501  # 2,092 patterns
+    assert lm_blocked.block_patterns(100_000, 1, 512) == E // 512 - 8  # 2,048 would alias in the caches
+    assert lm_blocked.block_patterns(100_000, 2, 256) == E // 512 - 8  # J_b rows are B·M long
+    assert lm_blocked.block_patterns(2048, 1, 512) == 2048  # one block of all patterns: nothing to split
+    assert lm_blocked.block_patterns(10, 1, 10**7) == 1
+    for P, M, N in ((100_000, 1, 512), (100_000, 3, 97), (5000, 1, 64)):
+        B = lm_blocked.block_patterns(P, M, N)
+        assert B * M * N <= E and (B == P or (B * M) % 512 != 0)
+
+
 # --------------------------------------------------------- the option itself
 def test_jacobian_option_is_checked():
     X, D = PARITY
