@@ -1,0 +1,280 @@
+"""Where an LM iteration of the blocked path goes, and the least time any implementation could take on this BLAS.
+
+Workload: the 2,000-point regression of ``run.py`` (y = sin(x1)·cos(x2),
+2-20-20-1, tanh hidden and linear output, 501 weights, goal MSE ≤ 1e-3), the
+same two trials from the same initial weights.
+
+1. **Profile.** ``lmtrain.train`` runs the trials with every NumPy call and
+   every compiled kernel that :mod:`lmtrain.algorithms.lm_blocked` makes
+   timed: its module names ``np`` and ``engine`` are replaced, for the run
+   only, by proxies that time each call. The table gives milliseconds per
+   LM iteration for each BLAS product (by shape), ``numpy.linalg.cholesky``,
+   each compiled kernel and the rest (Python, copies, checks). The timers
+   themselves add a little; the untimed time per iteration is printed too.
+2. **Bound.** What an LM iteration on these matrices cannot do without,
+   each part timed alone on the matrices of the run's last iteration:
+   the BLAS products above (JᵀJ in the fewest multiply-adds we know, pair
+   products for the second layer, and Jᵀe), and per try (the run's mean
+   number) LAPACK's Cholesky factorisation and triangular solves called in
+   place through scipy (``dpotrf``/``dpotrs``: NumPy does not expose them,
+   and its ``cholesky`` copies in and out), plus lmtrain's compiled
+   Jacobian and forward passes of the tries. Left out as if they were free:
+   forming the pair factors and putting the products in place, copies,
+   Python. The NumPy LM of ``numpy_lm.py`` is timed in the same process on
+   the same trials. NumPy's time over the bound is the most any
+   implementation on this BLAS could gain over it (the target asks 2×).
+
+One BLAS thread, as in ``run.py``. ``--block-entries`` tries another size
+of the Jacobian blocks (lmtrain's ``BLOCK_ENTRIES``). Run::
+
+    pip install -e ".[bench]" && python benchmarks/profile_blocked.py   # under a minute
+    python benchmarks/profile_blocked.py --block-entries 131072         # blocks of 261 patterns
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # the compiled code uses one core; so does BLAS here
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+for _path in (_HERE, os.path.dirname(_HERE)):  # the lmtrain of this source tree, as run.py
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import numpy as np  # noqa: E402
+
+import lmtrain as lm  # noqa: E402
+import numpy_lm  # noqa: E402
+from _machine import cpu_model  # noqa: E402
+from lmtrain import engine  # noqa: E402
+from lmtrain.algorithms import lm_blocked  # noqa: E402
+from lmtrain.experiments import trial_weights  # noqa: E402
+
+P = 2000
+SIZES = [2, 20, 20, 1]
+ACT = dict(activation="bipolar", gain=1.0, output_activation="linear")
+
+
+def _data(seed=20240611):
+    """The points of run.py's regression (same generator, same seed)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-np.pi, np.pi, size=(P, 2))
+    D = (np.sin(X[:, 0]) * np.cos(X[:, 1])).reshape(-1, 1)
+    return X, D
+
+
+def _best(fn, repeat):
+    best = math.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+class _Timers:
+    """Seconds and calls per label."""
+
+    def __init__(self):
+        self.seconds, self.calls = {}, {}
+
+    def timed(self, label, fn):
+        def call(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - t
+                self.calls[label] = self.calls.get(label, 0) + 1
+        return call
+
+
+class _NumpyProxy:
+    """``numpy`` with ``matmul`` (labelled by shapes), ``copyto`` and ``linalg.cholesky`` timed."""
+
+    def __init__(self, timers):
+        self._t = timers
+        self.copyto = timers.timed("copies (numpy.copyto)", np.copyto)
+
+        class _Linalg:
+            cholesky = staticmethod(timers.timed("numpy.linalg.cholesky", np.linalg.cholesky))
+            LinAlgError = np.linalg.LinAlgError
+
+        self.linalg = _Linalg
+
+    def matmul(self, a, b, out=None):
+        label = f"BLAS {'×'.join(map(str, a.shape))} · {'×'.join(map(str, b.shape))}"
+        return self._t.timed(label, np.matmul)(a, b, out=out)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+class _EngineProxy:
+    def __init__(self, timers):
+        self._t = timers
+
+    def __getattr__(self, name):
+        f = getattr(engine, name)
+        return self._t.timed(f"compiled {name}", f) if callable(f) else f
+
+
+def _minor_faults() -> float:
+    """Page faults of this process so far (first touches of fresh memory), NaN where unknown."""
+    try:
+        import resource
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+    except (ImportError, OSError):
+        return math.nan
+
+
+def _train_all(net, X, D, W0, opts):
+    its, rejected = 0, 0
+    results = []
+    for w0 in W0:
+        r = lm.train(net, X, D, "lm", w0=w0, **opts)
+        its += r.iterations
+        rejected += int(np.sum(r.history.rejected))
+        results.append(r)
+    return its, rejected, results
+
+
+def profile(net, X, D, W0, opts, repeat):
+    """(untimed s/iteration, timed s/iteration, {label: s/iteration}, iterations, tries/iteration,
+    page faults/iteration, results)."""
+    its, rejected, results = _train_all(net, X, D, W0, opts)  # warm-up; Numba cache
+    f0 = _minor_faults()
+    t_plain = _best(lambda: _train_all(net, X, D, W0, opts), repeat) / its
+    faults = (_minor_faults() - f0) / (repeat * its)
+    t_timed, parts = math.inf, {}
+    saved = lm_blocked.np, lm_blocked.engine
+    try:
+        for _ in range(repeat):  # the run with the least total is shown
+            timers = _Timers()
+            lm_blocked.np, lm_blocked.engine = _NumpyProxy(timers), _EngineProxy(timers)
+            t0 = time.perf_counter()
+            its2, _, _ = _train_all(net, X, D, W0, opts)
+            t = (time.perf_counter() - t0) / its2
+            if t < t_timed:
+                t_timed, parts = t, {k: v / its2 for k, v in timers.seconds.items()}
+    finally:
+        lm_blocked.np, lm_blocked.engine = saved
+    tries = 1.0 + rejected / its
+    return t_plain, t_timed, parts, its, tries, faults, results
+
+
+def bound(net, X, D, w, tries, repeat):
+    """{part: seconds per iteration} of what an iteration cannot do without (see the module's docstring)."""
+    from scipy.linalg import lapack
+
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(lm_blocked.LM, XT, DT, net.n_nodes, net.n_weights)
+    topo = net.topology
+    # each part's best over repeated accumulations (all in place, the data hot)
+    best = {}
+    saved = lm_blocked.np, lm_blocked.engine
+    try:
+        for _ in range(repeat * 5):
+            timers = _Timers()
+            lm_blocked.np, lm_blocked.engine = _NumpyProxy(timers), _EngineProxy(timers)
+            ws.accumulate(w, XT, DT, topo)
+            for k, v in timers.seconds.items():
+                best[k] = min(best.get(k, math.inf), v)
+    finally:
+        lm_blocked.np, lm_blocked.engine = saved
+    t_error = _best(lambda: ws.error(w, XT, DT, topo), repeat * 5)
+
+    N = net.n_weights
+    A = np.empty((N, N), order="F")
+    b = np.empty((N, 1), order="F")
+
+    def factor_solve():
+        np.copyto(A, ws.Q)
+        A.flat[:: N + 1] += 1e-3
+        c, info = lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
+        if info != 0 or c is not A:
+            raise RuntimeError(f"dpotrf did not factor in place (info {info})")
+        b[:, 0] = ws.g
+        x, info = lapack.dpotrs(c, b, lower=1, overwrite_b=1)
+        if info != 0:
+            raise RuntimeError(f"dpotrs failed (info {info})")
+        return x
+
+    x = factor_solve()
+    ref = np.linalg.solve(ws.Q + 1e-3 * np.eye(N), ws.g)
+    assert np.allclose(x[:, 0], ref, rtol=1e-6, atol=1e-9 * np.max(np.abs(ref))), "LAPACK solve disagrees"
+    t_copy = _best(lambda: (np.copyto(A, ws.Q), b.__setitem__((slice(None), 0), ws.g)), repeat * 5)
+    t_lapack = max(0.0, _best(factor_solve, repeat * 5) - t_copy)
+    return {
+        "BLAS products (JᵀJ by pair products, and Jᵀe)": sum(v for k, v in best.items() if k.startswith("BLAS")),
+        f"LAPACK dpotrf + dpotrs in place, {tries:.2f} tries": tries * t_lapack,
+        "compiled Jacobian and forward pass (block_jacobian)": best["compiled block_jacobian"],
+        f"compiled forward passes of the tries (blocked_error), {tries:.2f} tries": tries * t_error,
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="benchmarks/profile_blocked.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeat", type=int, default=3, help="repeats per measurement, best kept (default 3)")
+    p.add_argument("--block-entries", type=int, default=None, metavar="N",
+                   help="entries of one Jacobian block, to try other block sizes "
+                        f"(default lmtrain's BLOCK_ENTRIES, {lm_blocked.BLOCK_ENTRIES})")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be >= 1")
+    if args.block_entries is not None:
+        if args.block_entries < 1:
+            p.error("--block-entries must be >= 1")
+        lm_blocked.BLOCK_ENTRIES = args.block_entries
+
+    X, D = _data()
+    net = lm.mlp(SIZES, **ACT)
+    W0 = trial_weights(net, 2, 0)
+    opts = dict(goal=P * 1e-3 / 2, max_iter=300)
+    print(f"{datetime.date.today()}, {cpu_model()}, Python {platform.python_version()}, NumPy {np.__version__}; "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'library default')}")
+    B = lm_blocked.block_patterns(P, 1, net.n_weights)
+    print(f"y = sin(x1)·cos(x2), {P:,} points, MLP 2-20-20-1, {net.n_weights} weights, {len(W0)} trials to "
+          f"MSE ≤ 1e-3; blocks of {B} patterns ({lm_blocked.BLOCK_ENTRIES} entries); best of {args.repeat}")
+
+    t_plain, t_timed, parts, its, tries, faults, results = profile(net, X, D, W0, opts, args.repeat)
+    print(f"\n1. lmtrain.train, {its} iterations, {tries:.2f} tries per iteration: {t_plain * 1e3:.2f} ms per "
+          f"iteration ({t_timed * 1e3:.2f} ms with the timers below), {faults:.0f} page faults per iteration")
+    kernels = parts
+    accounted = 0.0
+    rest_label = "rest (Python, checks, small NumPy calls)"
+    width = max(len(k) for k in [*kernels, rest_label]) + 2
+    print(f"   {'part':<{width}}{'ms/iteration':>13}{'share':>8}")
+    for k, v in sorted(kernels.items(), key=lambda kv: -kv[1]):
+        print(f"   {k:<{width}}{v * 1e3:>13.3f}{v / t_timed:>8.0%}")
+        accounted += v
+    rest = t_timed - accounted
+    print(f"   {rest_label:<{width}}{rest * 1e3:>13.3f}{rest / t_timed:>8.0%}")
+
+    t_np = _best(lambda: [numpy_lm.train_lm(SIZES, X, D, w0, **opts, **ACT) for w0 in W0], args.repeat)
+    np_its = sum(numpy_lm.train_lm(SIZES, X, D, w0, **opts, **ACT)[2] for w0 in W0)
+    t_np /= np_its
+    b = bound(net, X, D, results[-1].weights, tries, args.repeat)
+    total = sum(b.values())
+    print("\n2. the least an iteration takes on these matrices (each part its best time alone; the pair "
+          "factors, putting the products in place, copies and Python counted as free)")
+    width = max(len(k) for k in b) + 2
+    for k, v in b.items():
+        print(f"   {k:<{width}}{v * 1e3:>9.3f} ms")
+    print(f"   {'bound':<{width}}{total * 1e3:>9.3f} ms")
+    print(f"\n   NumPy LM ({np_its} iterations): {t_np * 1e3:.2f} ms per iteration")
+    print(f"   lmtrain: {t_plain * 1e3:.2f} ms, {t_np / t_plain:.2f}x faster than NumPy; the bound: "
+          f"{total * 1e3:.2f} ms, {t_np / total:.2f}x; twice as fast as NumPy is {t_np / 2 * 1e3:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
