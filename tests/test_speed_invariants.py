@@ -348,8 +348,18 @@ def _regression(P, seed=5):
 REG_NET = lm.mlp([2, 4, 4, 1], activation="bipolar", output_activation="linear")
 
 
+@pytest.fixture(params=["scipy", "numpy"])
+def cholesky(request, monkeypatch):
+    """The blocked path's factorisation: scipy's LAPACK in place, or numpy.linalg.cholesky."""
+    if request.param == "scipy":
+        pytest.importorskip("scipy.linalg")
+    monkeypatch.setattr(lm_blocked, "SCIPY_LAPACK", request.param == "scipy")
+    assert (lm_blocked._scipy_lapack() is not None) == (request.param == "scipy")
+    return request.param
+
+
 @pytest.mark.parametrize("algorithm", ["lm", "gauss_newton"])
-def test_blocked_path_follows_the_full_path(algorithm):
+def test_blocked_path_follows_the_full_path(algorithm, cholesky):
     X, D = _regression(150)
     w0 = REG_NET.init_weights(2)
     full = lm.train(REG_NET, X, D, algorithm, w0=w0, max_iter=15, jacobian="full")
@@ -364,7 +374,7 @@ def test_blocked_path_follows_the_full_path(algorithm):
     np.testing.assert_array_equal(blocks.weights, stepped.weights)
 
 
-def test_blocked_path_small_side_matches_full_path():
+def test_blocked_path_small_side_matches_full_path(cholesky):
     """Fewer residuals than weights: the P·M-sized system, as the compiled path solves it."""
     X, D = PARITY
     W0 = trial_weights(NET, 5, 11)
@@ -373,6 +383,42 @@ def test_blocked_path_small_side_matches_full_path():
         b = run_trials(NET, X, D, algorithm, w0=W0, goal=0.01, jacobian="blocks", progress=False)
         np.testing.assert_array_equal(a.stop_reason, b.stop_reason)
         np.testing.assert_array_equal(a.iterations, b.iterations)
+
+
+@pytest.mark.parametrize("side", ["JᵀJ", "JJᵀ"])
+def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
+    """Δ against numpy.linalg.solve; singular and indefinite systems refused; scipy's LAPACK used when asked."""
+    net = REG_NET
+    P = 60 if side == "JᵀJ" else 7  # 37 weights
+    X, D = _regression(P)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights)
+    assert ws.small == (side == "JJᵀ")
+    w = net.init_weights(3)
+    ws.accumulate(w, XT, DT, net.topology)
+    J = net.jacobian(w, X)
+    e = (D - net.forward(w, X)).ravel()
+    calls = []
+    if cholesky == "scipy":  # count the calls: the scipy branch must be the one that runs
+        potrf, potrs = lm_blocked._scipy_lapack()
+        monkeypatch.setattr(lm_blocked, "_lapack_fns", (lambda *a, **k: calls.append("potrf") or potrf(*a, **k),
+                                                        lambda *a, **k: calls.append("potrs") or potrs(*a, **k)))
+    for mu in (1e-3, 0.1, 10.0):
+        assert ws.solve(mu)
+        ref = np.linalg.solve(J.T @ J + mu * np.eye(net.n_weights), J.T @ e)
+        np.testing.assert_allclose(ws.delta, ref, rtol=1e-7, atol=1e-10 * np.abs(ref).max())
+    assert calls == (["potrf", "potrs"] * 3 if cholesky == "scipy" else [])
+    Q = ws.Q.copy()
+    K = Q.shape[0]
+    ws.Q[:] = 0.0
+    ws.Q[: K - 1, : K - 1] = np.eye(K - 1)  # singular: the last pivot is 0
+    assert not ws.solve(0.0)
+    assert not ws.solve(1e-30)  # a pivot below n·eps times the largest diagonal entry
+    ws.Q[:] = np.diag(np.r_[np.ones(K - 1), -1.0])  # indefinite
+    assert not ws.solve(0.5)
+    ws.Q[:] = Q
+    ws.Q[0, 0] = np.nan
+    assert not ws.solve(0.1)
 
 
 def test_blocked_accumulation_matches_numpy_with_a_short_last_block():
