@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import sys
+
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def one_blas_thread_and_this_tree(script_file: str) -> None:
+    """For a benchmark script, before NumPy is imported: BLAS on one thread unless the
+    environment says otherwise (the compiled code uses one core), and the lmtrain of
+    this source tree first on ``sys.path`` (as ``run.py`` does)."""
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    here = os.path.dirname(os.path.abspath(script_file))
+    for path in (here, os.path.dirname(here)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
 
 
 def cpu_model() -> str:

@@ -26,18 +26,13 @@ import platform
 import sys
 import time
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # the compiled loop uses one core; so does BLAS here
+from _machine import cpu_model, one_blas_thread_and_this_tree
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-for _path in (_HERE, os.path.dirname(_HERE)):  # the lmtrain of this source tree, as run.py
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+one_blas_thread_and_this_tree(__file__)  # before NumPy is imported
 
 import numpy as np  # noqa: E402
 
 import lmtrain as lm  # noqa: E402
-from _machine import cpu_model  # noqa: E402
 from lmtrain.algorithms import lm_blocked  # noqa: E402
 from lmtrain.experiments import trial_weights  # noqa: E402
 
