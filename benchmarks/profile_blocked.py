@@ -6,10 +6,11 @@ same two trials from the same initial weights.
 
 1. **Profile.** ``lmtrain.train`` runs the trials with every NumPy call and
    every compiled kernel that :mod:`lmtrain.algorithms.lm_blocked` makes
-   timed: its module names ``np`` and ``engine`` are replaced, for the run
-   only, by proxies that time each call. The table gives milliseconds per
-   LM iteration for each BLAS product (by shape), ``numpy.linalg.cholesky``,
-   each compiled kernel and the rest (Python, copies, checks). The timers
+   timed: its module names ``np`` and ``engine`` and its scipy routines are
+   replaced, for the run only, by proxies that time each call. The table
+   gives milliseconds per LM iteration for each BLAS product (by shape, as
+   BLAS sees it), the LAPACK factorisation and solves, each compiled kernel
+   and the rest (Python, copies, checks). The timers
    themselves add a little; the untimed time per iteration is printed too.
 2. **Bound.** What an LM iteration on these matrices cannot do without,
    each part timed alone on the matrices of the run's last iteration:
@@ -24,7 +25,8 @@ same two trials from the same initial weights.
    the same trials. NumPy's time over the bound is the most any
    implementation on this BLAS could gain over it (the target asks 2×).
 
-One BLAS thread, as in ``run.py``. ``--block-entries`` tries another size
+One BLAS thread, as in ``run.py``, unless ``OPENBLAS_NUM_THREADS`` says
+otherwise. ``--block-entries`` tries another size
 of the Jacobian blocks (lmtrain's ``BLOCK_ENTRIES``). Run::
 
     pip install -e ".[bench]" && python benchmarks/profile_blocked.py   # under a minute
@@ -113,6 +115,53 @@ class _NumpyProxy:
         return getattr(np, name)
 
 
+class _ScipyProxy:
+    """lmtrain's namespace of scipy routines (``lm_blocked._Scipy``) with every call timed, products by shape."""
+
+    def __init__(self, timers, real):
+        self._t, self._real = timers, real
+        self.dpotrf = timers.timed("LAPACK dpotrf (scipy, in place)", real.dpotrf)
+        self.dpotrs = timers.timed("LAPACK dpotrs (scipy)", real.dpotrs)
+
+    @staticmethod
+    def _op(a, trans):
+        return a.shape[::-1] if trans else a.shape
+
+    def dgemm(self, alpha, a, b, trans_a=0, trans_b=0, **kw):
+        (m, k), (_, n) = self._op(a, trans_a), self._op(b, trans_b)
+        return self._t.timed(f"BLAS {m}×{k} · {k}×{n}", self._real.dgemm)(alpha, a, b, trans_a=trans_a,
+                                                                         trans_b=trans_b, **kw)
+
+    def dgemv(self, alpha, a, x, trans=0, **kw):
+        m, k = self._op(a, trans)
+        return self._t.timed(f"BLAS {m}×{k} · {k}", self._real.dgemv)(alpha, a, x, trans=trans, **kw)
+
+    def dsyrk(self, alpha, a, trans=0, **kw):
+        n, k = self._op(a, trans)
+        return self._t.timed(f"BLAS syrk {n}×{k}", self._real.dsyrk)(alpha, a, trans=trans, **kw)
+
+
+class _instrumented:
+    """For the ``with`` block: lm_blocked's NumPy, compiled kernels and scipy routines timed into ``timers``.
+
+    Workspaces made inside the block use the timed scipy routines."""
+
+    def __init__(self, timers):
+        self.timers = timers
+
+    def __enter__(self):
+        self.saved = lm_blocked.np, lm_blocked.engine, lm_blocked._scipy_fns
+        real = lm_blocked._scipy()
+        lm_blocked.np, lm_blocked.engine = _NumpyProxy(self.timers), _EngineProxy(self.timers)
+        if real is not None:
+            lm_blocked._scipy_fns = _ScipyProxy(self.timers, real)
+        return self
+
+    def __exit__(self, *exc):
+        lm_blocked.np, lm_blocked.engine, lm_blocked._scipy_fns = self.saved
+        return False
+
+
 class _EngineProxy:
     def __init__(self, timers):
         self._t = timers
@@ -150,21 +199,14 @@ def profile(net, X, D, W0, opts, repeat):
     t_plain = _best(lambda: _train_all(net, X, D, W0, opts), repeat) / its
     faults = (_minor_faults() - f0) / (repeat * its)
     t_timed, parts = math.inf, {}
-    saved = lm_blocked.np, lm_blocked.engine, lm_blocked._lapack_fns
-    try:
-        for _ in range(repeat):  # the run with the least total is shown
-            timers = _Timers()
-            lm_blocked.np, lm_blocked.engine = _NumpyProxy(timers), _EngineProxy(timers)
-            if saved[2]:  # scipy's dpotrf and dpotrs, when the blocked path uses them
-                lm_blocked._lapack_fns = (timers.timed("LAPACK dpotrf (scipy, in place)", saved[2][0]),
-                                          timers.timed("LAPACK dpotrs (scipy)", saved[2][1]))
+    for _ in range(repeat):  # the run with the least total is shown
+        timers = _Timers()
+        with _instrumented(timers):
             t0 = time.perf_counter()
             its2, _, _ = _train_all(net, X, D, W0, opts)
             t = (time.perf_counter() - t0) / its2
-            if t < t_timed:
-                t_timed, parts = t, {k: v / its2 for k, v in timers.seconds.items()}
-    finally:
-        lm_blocked.np, lm_blocked.engine, lm_blocked._lapack_fns = saved
+        if t < t_timed:
+            t_timed, parts = t, {k: v / its2 for k, v in timers.seconds.items()}
     tries = 1.0 + rejected / its
     return t_plain, t_timed, parts, its, tries, faults, results
 
@@ -174,20 +216,18 @@ def bound(net, X, D, w, tries, repeat):
     from scipy.linalg import lapack
 
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(lm_blocked.LM, XT, DT, net.n_nodes, net.n_weights)
     topo = net.topology
     # each part's best over repeated accumulations (all in place, the data hot)
     best = {}
-    saved = lm_blocked.np, lm_blocked.engine
-    try:
+    timers = _Timers()
+    with _instrumented(timers):
+        ws = lm_blocked.Workspace(lm_blocked.LM, XT, DT, net.n_nodes, net.n_weights)
         for _ in range(repeat * 5):
-            timers = _Timers()
-            lm_blocked.np, lm_blocked.engine = _NumpyProxy(timers), _EngineProxy(timers)
+            timers.seconds.clear()
             ws.accumulate(w, XT, DT, topo)
             for k, v in timers.seconds.items():
                 best[k] = min(best.get(k, math.inf), v)
-    finally:
-        lm_blocked.np, lm_blocked.engine = saved
+    ws.sp = lm_blocked._scipy()
     t_error = _best(lambda: ws.error(w, XT, DT, topo), repeat * 5)
 
     N = net.n_weights

@@ -253,6 +253,17 @@ def transpose(src, dst):
             dst[j, i] = s[j]
 
 
+@njit(**_JIT)
+def mirror_upper(Q):
+    """Q[j, i] = Q[i, j] for j > i: the lower triangle of a square ``Q`` from its upper one (``syrk`` fills one)."""
+    (Q,) = borrow((Q,))
+    n = Q.shape[0]
+    for i in range(n):
+        row = Q[i]
+        for j in range(i + 1, n):
+            Q[j, i] = row[j]
+
+
 #: patterns per vector register in :func:`_net_rows` (eight doubles: one AVX-512 register)
 NET_LANES = 8
 

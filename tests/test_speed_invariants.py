@@ -350,12 +350,21 @@ REG_NET = lm.mlp([2, 4, 4, 1], activation="bipolar", output_activation="linear")
 
 @pytest.fixture(params=["scipy", "numpy"])
 def cholesky(request, monkeypatch):
-    """The blocked path's factorisation: scipy's LAPACK in place, or numpy.linalg.cholesky."""
+    """The blocked path's BLAS and LAPACK: scipy's, in place, or NumPy's (``matmul``, ``linalg.cholesky``)."""
     if request.param == "scipy":
         pytest.importorskip("scipy.linalg")
-    monkeypatch.setattr(lm_blocked, "SCIPY_LAPACK", request.param == "scipy")
-    assert (lm_blocked._scipy_lapack() is not None) == (request.param == "scipy")
+    monkeypatch.setattr(lm_blocked, "USE_SCIPY", request.param == "scipy")
+    assert (lm_blocked._scipy() is not None) == (request.param == "scipy")
     return request.param
+
+
+class _Counting:
+    """A workspace's scipy routines, each call's name recorded in ``calls``."""
+
+    def __init__(self, real, calls):
+        for name in ("dgemm", "dgemv", "dsyrk", "dpotrf", "dpotrs"):
+            f = getattr(real, name)
+            setattr(self, name, lambda *a, _f=f, _n=name, **k: calls.append(_n) or _f(*a, **k))
 
 
 @pytest.mark.parametrize("algorithm", ["lm", "gauss_newton"])
@@ -394,20 +403,23 @@ def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
     ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights)
     assert ws.small == (side == "JJᵀ")
+    assert (ws.sp is not None) == (cholesky == "scipy")
+    calls = []
+    if cholesky == "scipy":  # count the calls: the scipy branch must be the one that runs
+        ws.sp = _Counting(ws.sp, calls)
     w = net.init_weights(3)
     ws.accumulate(w, XT, DT, net.topology)
     J = net.jacobian(w, X)
     e = (D - net.forward(w, X)).ravel()
-    calls = []
-    if cholesky == "scipy":  # count the calls: the scipy branch must be the one that runs
-        potrf, potrs = lm_blocked._scipy_lapack()
-        monkeypatch.setattr(lm_blocked, "_lapack_fns", (lambda *a, **k: calls.append("potrf") or potrf(*a, **k),
-                                                        lambda *a, **k: calls.append("potrs") or potrs(*a, **k)))
+    if cholesky == "scipy":
+        assert calls and set(calls) <= {"dgemm", "dgemv", "dsyrk"}
+        del calls[:]
     for mu in (1e-3, 0.1, 10.0):
         assert ws.solve(mu)
         ref = np.linalg.solve(J.T @ J + mu * np.eye(net.n_weights), J.T @ e)
         np.testing.assert_allclose(ws.delta, ref, rtol=1e-7, atol=1e-10 * np.abs(ref).max())
-    assert calls == (["potrf", "potrs"] * 3 if cholesky == "scipy" else [])
+    once = ["dpotrf", "dpotrs"] + (["dgemv"] if side == "JJᵀ" else [])  # Δ = Jᵀ(JJᵀ + μI)⁻¹e on the small side
+    assert calls == (once * 3 if cholesky == "scipy" else [])
     Q = ws.Q.copy()
     K = Q.shape[0]
     ws.Q[:] = 0.0
@@ -421,7 +433,7 @@ def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
     assert not ws.solve(0.1)
 
 
-def test_blocked_accumulation_matches_numpy_with_a_short_last_block():
+def test_blocked_accumulation_matches_numpy_with_a_short_last_block(cholesky):
     X, D = _regression(53)  # more patterns than the 37 weights: JᵀJ, built in blocks
     net = REG_NET
     w = net.init_weights(9)
@@ -450,7 +462,7 @@ def _plan_kinds(ws):
 
 @pytest.mark.parametrize("name", sorted(PAIR_NETS))
 @pytest.mark.parametrize("block", [None, 37])
-def test_pair_product_gram_equals_jtj(name, block):
+def test_pair_product_gram_equals_jtj(name, block, cholesky):
     """Q from pair products and row-range products equals JᵀJ of the public Jacobian (NumPy), block by block."""
     net = PAIR_NETS[name]
     rng = np.random.default_rng(len(name))
@@ -576,6 +588,88 @@ def test_block_rows_avoid_multiples_of_4_kb():
     for P, M, N in ((100_000, 1, 512), (100_000, 3, 97), (5000, 1, 64)):
         B = lm_blocked.block_patterns(P, M, N)
         assert B * M * N <= E and (B == P or (B * M) % 512 != 0)
+
+
+
+def _layouts(rng, shape):
+    """The same matrix C-ordered, Fortran-ordered, and as the transpose of the other order."""
+    A = rng.normal(size=shape)
+    return [A.copy(), np.asfortranarray(A), np.ascontiguousarray(A.T).T, np.asfortranarray(A.T).T]
+
+
+def test_scipy_blas_helpers_against_numpy():
+    """_gemm, _gemv and _syrk: every operand layout, set and add, in place, stale NaN in the output ignored."""
+    pytest.importorskip("scipy.linalg")
+    sp = lm_blocked._scipy()
+    assert sp is not None
+    rng = np.random.default_rng(8)
+    for X in _layouts(rng, (5, 7)):
+        for Y in _layouts(rng, (7, 3)):
+            for order in "CF":
+                R = np.full((5, 3), np.nan, order=order)
+                ptr = R.ctypes.data
+                lm_blocked._gemm(sp, X, Y, R, False)
+                np.testing.assert_allclose(R, X @ Y, rtol=1e-13)
+                lm_blocked._gemm(sp, X, Y, R, True)
+                np.testing.assert_allclose(R, 2 * (X @ Y), rtol=1e-13)
+                assert R.ctypes.data == ptr
+    for A in _layouts(rng, (6, 4)):
+        x = rng.normal(size=4)
+        y = np.full(6, np.nan)
+        lm_blocked._gemv(sp, A, x, y, False)
+        np.testing.assert_allclose(y, A @ x, rtol=1e-13)
+        lm_blocked._gemv(sp, A, x, y, True)
+        np.testing.assert_allclose(y, 2 * (A @ x), rtol=1e-13)
+    for Z in _layouts(rng, (5, 9)):
+        R = np.full((5, 5), np.nan)
+        lm_blocked._syrk(sp, Z, R, False)
+        lm_blocked._syrk(sp, Z, R, True)
+        iu = np.triu_indices(5)
+        np.testing.assert_allclose(R[iu], 2 * (Z @ Z.T)[iu], rtol=1e-13)
+        assert np.isnan(R[np.tril_indices(5, -1)]).all()  # the lower triangle is left alone ...
+        engine.mirror_upper(R)
+        np.testing.assert_array_equal(R, R.T)  # ... until mirrored
+        np.testing.assert_allclose(R, 2 * (Z @ Z.T), rtol=1e-13)
+    with pytest.raises(ValueError, match="contiguous"):
+        lm_blocked._gemm(sp, np.ones((6, 6))[::2], np.ones((6, 2)), np.empty((3, 2)), False)
+
+
+class _NoNumpyBlas:
+    """``numpy`` for lm_blocked with its BLAS and LAPACK entry points refusing to run.
+
+    ``numpy.dot`` of two vectors (the norms of g and Δ) stays allowed: OpenBLAS
+    runs a dot product of fewer than 10⁴ entries on the calling thread."""
+
+    def __getattr__(self, name):
+        if name == "matmul":
+            raise AssertionError(f"numpy.{name} called")
+        return getattr(np, name)
+
+    class linalg:
+        LinAlgError = np.linalg.LinAlgError
+
+        @staticmethod
+        def cholesky(*a, **k):
+            raise AssertionError("numpy.linalg.cholesky called")
+
+
+@pytest.mark.parametrize("name", ["mlp 2-20-20-1", "fcc 3 inputs, 6 neurons"])
+def test_blocked_path_uses_one_blas_library(name, monkeypatch):
+    """With scipy installed every product and factorisation goes through scipy's BLAS: NumPy's and
+    scipy's OpenBLAS each keep their own threads, and with both in use they took turns spinning on
+    the cores the other needed."""
+    pytest.importorskip("scipy.linalg")
+    net = PAIR_NETS[name]
+    P = 2 * net.n_weights  # the JᵀJ side
+    X, D = _regression(P) if net.n_inputs == 2 else (np.random.default_rng(1).normal(size=(P, 3)),
+                                                     np.random.default_rng(2).normal(size=(P, 1)))
+    w0 = net.init_weights(5)
+    ref = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
+    monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", P // 3 * net.n_weights)  # several blocks
+    monkeypatch.setattr(lm_blocked, "np", _NoNumpyBlas())
+    r = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
+    assert r.iterations == ref.iterations == 3
+    np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-6, atol=1e-9)
 
 
 # --------------------------------------------------------- the option itself

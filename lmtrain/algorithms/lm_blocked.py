@@ -63,25 +63,79 @@ BLOCK_ENTRIES = 1 << 20
 
 _EPS = 2.220446049250313e-16
 
-#: factor (Q + μI) with scipy's LAPACK in place when scipy is installed (it is
-#: optional; Numba imports ``scipy.linalg`` itself on first use when it is, so
-#: this costs no import time); False: always ``numpy.linalg.cholesky``
-SCIPY_LAPACK = True
-_lapack_fns = None  # (dpotrf, dpotrs), or False when scipy is missing; looked up once
+#: when scipy is installed, every BLAS and LAPACK call of this path goes through
+#: scipy's wrappers (it is optional; Numba imports ``scipy.linalg`` itself on
+#: first use when it is, so this costs no import time): the products add into
+#: their sums in place, the factorisation is in place, and one BLAS library
+#: does all the work. NumPy and scipy each bring their own OpenBLAS with its own
+#: threads; with both in use and the library default of one thread per core,
+#: each library's threads spun on the cores the other needed, and the
+#: 2,000-point regression took 31–64 ms per iteration instead of 13–15 (README,
+#: Speed). False: NumPy only (``numpy.matmul``, ``numpy.linalg.cholesky``).
+USE_SCIPY = True
+_scipy_fns = None  # namespace of scipy's routines, or False when scipy is missing; looked up once
 
 
-def _scipy_lapack():
-    """scipy's ``dpotrf`` and ``dpotrs``, or None (not installed, or :data:`SCIPY_LAPACK` off)."""
-    global _lapack_fns
-    if not SCIPY_LAPACK:
+class _Scipy:
+    """scipy.linalg's ``dgemm``, ``dgemv``, ``dsyrk``, ``dpotrf`` and ``dpotrs``."""
+
+    def __init__(self, blas, lapack):
+        self.dgemm, self.dgemv, self.dsyrk = blas.dgemm, blas.dgemv, blas.dsyrk
+        self.dpotrf, self.dpotrs = lapack.dpotrf, lapack.dpotrs
+
+
+def _scipy():
+    """scipy's routines (:class:`_Scipy`), or None (not installed, or :data:`USE_SCIPY` off)."""
+    global _scipy_fns
+    if not USE_SCIPY:
         return None
-    if _lapack_fns is None:
+    if _scipy_fns is None:
         try:
-            from scipy.linalg import lapack
-            _lapack_fns = (lapack.dpotrf, lapack.dpotrs)
+            from scipy.linalg import blas, lapack
+            _scipy_fns = _Scipy(blas, lapack)
         except ImportError:
-            _lapack_fns = False
-    return _lapack_fns or None
+            _scipy_fns = False
+    return _scipy_fns or None
+
+
+def _fortran(Z):
+    """``(F, t)``: ``F`` Fortran-ordered with op(F) = Z (F = Z, t = 0; or F = Zᵀ, t = 1), no copy."""
+    if Z.flags.f_contiguous:
+        return Z, 0
+    if Z.flags.c_contiguous:
+        return Z.T, 1
+    raise ValueError("a BLAS operand of the blocked path must be contiguous")
+
+
+def _gemm(sp, X, Y, R, add: bool) -> None:
+    """R = X·Y, or R += X·Y when ``add``: one scipy ``dgemm`` into R in place."""
+    if R.flags.f_contiguous:
+        (a, ta), (b, tb), c = _fortran(X), _fortran(Y), R
+    else:  # a C-ordered R: its memory read column-major is Rᵀ = YᵀXᵀ
+        (a, ta), (b, tb), c = _fortran(Y.T), _fortran(X.T), R.T
+    out = sp.dgemm(1.0, a, b, beta=1.0 if add else 0.0, c=c, trans_a=ta, trans_b=tb, overwrite_c=1)
+    if out is not c:  # never with these layouts; kept so a change of scipy's wrappers stays correct
+        np.copyto(c, out)
+
+
+def _gemv(sp, A, x, y, add: bool) -> None:
+    """y = A·x, or y += A·x when ``add``: one scipy ``dgemv`` into y in place."""
+    a, t = _fortran(A)
+    out = sp.dgemv(1.0, a, x, beta=1.0 if add else 0.0, y=y, trans=t, overwrite_y=1)
+    if out is not y:
+        np.copyto(y, out)
+
+
+def _syrk(sp, Z, R, add: bool) -> None:
+    """The upper triangle of R (square, C-ordered) = Z·Zᵀ, or += when ``add``: one scipy ``dsyrk`` in place.
+
+    The lower triangle is left as it was (:func:`lmtrain.engine.mirror_upper` fills it).
+    """
+    a, t = _fortran(Z)
+    c = R.T  # R read column-major; lower=1 fills its lower triangle, R's upper one
+    out = sp.dsyrk(1.0, a, beta=1.0 if add else 0.0, c=c, trans=t, lower=1, overwrite_c=1)
+    if out is not c:
+        np.copyto(c, out)
 
 
 #: ``jacobian="auto"`` takes the blocked path when forming the Gram matrix
@@ -192,14 +246,21 @@ def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
     return plan
 
 
-def _add_product(a, b, total, first, scratch) -> None:
-    """total = a·b for the first block, total += a·b after (through ``scratch``)."""
-    if first:
+def _add_product(sp, a, b, total, first, scratch) -> None:
+    """total = a·b for the first block, total += a·b after (in place with scipy, else through ``scratch``)."""
+    if sp is not None:
+        _gemm(sp, a, b, total, not first)
+    elif first:
         np.matmul(a, b, out=total)
     else:
         T = scratch[:total.size].reshape(total.shape)
         np.matmul(a, b, out=T)
         total += T
+
+
+def _chunk(buf, w):
+    """The first ``w`` columns' worth of the 2-D ``buf`` as a contiguous (rows, w) array."""
+    return buf.reshape(-1)[:buf.shape[0] * w].reshape(buf.shape[0], w)
 
 
 class Workspace:
@@ -228,6 +289,7 @@ class Workspace:
         self.wt = np.empty(N)
         self.reached = np.zeros(n_nodes, dtype=np.bool_)
         self.pairs = pairs and not self.small
+        self.sp = _scipy()  # scipy's BLAS and LAPACK, or None: NumPy's
         self._gram_plan = None  # made from the topology on the first accumulate() ...
         self._sums = None  # ... with the running sums of the blocks' Gram pieces
 
@@ -256,19 +318,26 @@ class Workspace:
 
     def accumulate(self, w, XT, DT, topo) -> None:
         """Q = JᵀJ (or JJᵀ on the small side) and g = Jᵀe at ``w``, block by block."""
-        Q, g = self.Q, self.g
+        Q, g, sp = self.Q, self.g, self.sp
         B = self.block
         for i, (start, nb) in enumerate(self.blocks):
             Y, S, Dl, JT, e = self.full if nb == B else self.tail
             engine.block_jacobian(w, XT, DT, topo, start, Y, S, Dl, self.reached, JT, e)
             if self.small:
-                np.matmul(JT.T, JT, out=Q)  # JJᵀ (BLAS syrk)
-                np.matmul(JT, e, out=g)
+                if sp is not None:
+                    _syrk(sp, JT.T, Q, False)  # JJᵀ
+                    engine.mirror_upper(Q)
+                    _gemv(sp, JT, e, g, False)
+                else:
+                    np.matmul(JT.T, JT, out=Q)  # JJᵀ (BLAS syrk)
+                    np.matmul(JT, e, out=g)
                 self.e = e
                 self.JT = JT
                 return
             self._gram(JT, Y, i == 0, topo)  # the block's J_bᵀJ_b, added to the running sums
-            if i == 0:
+            if sp is not None:
+                _gemv(sp, JT, e, g, i > 0)
+            elif i == 0:
                 np.matmul(JT, e, out=g)
             else:
                 np.matmul(JT, e, out=self.gb)
@@ -279,7 +348,7 @@ class Workspace:
         """The Gram plan (:func:`gram_plan`) and the running sums of its pieces, made once."""
         plan = gram_plan(topo, N, self.block, self.pairs)
         sums, most = [], 0
-        if not plan:  # one syrk of the whole block; later blocks go through the scratch
+        if not plan:  # one syrk of the whole block; later blocks go through the scratch (NumPy only)
             sums.append(None)
             most = N * N if len(self.blocks) > 1 else 0
         for r0, r1, bases, srcs, bufs in plan:
@@ -288,7 +357,7 @@ class Workspace:
             sums.append(np.empty((n, rest) if n <= rest else (rest, n)) if rest else None)  # it against later rows
             most = max(most, n * n if bufs is None else 0, n * rest)
         self._gram_plan = plan
-        self._sums = (sums, np.empty(most))
+        self._sums = (sums, np.empty(0 if self.sp is not None else most))  # scipy adds in place
 
     def _gram(self, JT, Y, first, topo) -> None:
         """Add J_bᵀJ_b of the block whose Jᵀ is ``JT`` and node values ``Y`` to the running sums.
@@ -299,54 +368,65 @@ class Workspace:
         (about half the multiply-adds) and the rest are BLAS products of row
         ranges of ``JT``, each block formed once, into compact sums that
         :meth:`_place` writes into Q (and its transpose) after the last block.
-        The first block's products go straight into the sums, later ones
-        through the scratch buffer.
+        The first block's products go straight into the sums; later ones are
+        added to them, in place by scipy's BLAS (:data:`USE_SCIPY`), else
+        through a scratch buffer.
         """
         if self._gram_plan is None:
             self._plan(JT.shape[0], topo)
         plan = self._gram_plan
         sums, scratch = self._sums
+        sp = self.sp
         if not plan:
-            if first:
+            if sp is not None:
+                _syrk(sp, JT, self.Q, not first)  # the upper triangle; _place mirrors it
+            elif first:
                 np.matmul(JT, JT.T, out=self.Q)  # BLAS syrk
             else:
-                T = scratch.reshape(self.Q.shape)
-                np.matmul(JT, JT.T, out=T)
-                self.Q += T
+                _add_product(sp, JT, JT.T, self.Q, False, scratch)
             return
         nb = Y.shape[1]
         for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
             diag, off = sums[2 * k], sums[2 * k + 1]
             if bufs is None:
                 Jg = JT[r0:r1]
-                _add_product(Jg, Jg.T, diag, first, scratch)  # syrk
+                if sp is not None:
+                    _syrk(sp, Jg, diag, not first)  # the upper triangle; _place mirrors it
+                else:
+                    _add_product(sp, Jg, Jg.T, diag, first, scratch)  # NumPy takes syrk for a·aᵀ
             else:
                 UT, VT, C, Cc = bufs
                 width = UT.shape[1]
                 for c0 in range(0, nb, width):
                     w = min(width, nb - c0)
-                    U, V = UT[:, :w], VT[:, :w]
+                    U, V = _chunk(UT, w), _chunk(VT, w)
                     engine.pair_products(JT, Y, bases, srcs, c0, U, V)
-                    if first and c0 == 0:
+                    if sp is not None:
+                        _gemm(sp, U, V.T, C, not (first and c0 == 0))
+                    elif first and c0 == 0:
                         np.matmul(U, V.T, out=C)
                     else:
                         np.matmul(U, V.T, out=Cc)
                         C += Cc
             if off is not None:  # the group against all later rows, the narrow way round (BLAS is faster so)
                 if off.shape[0] == r1 - r0:
-                    _add_product(JT[r0:r1], JT[r1:].T, off, first, scratch)
+                    _add_product(sp, JT[r0:r1], JT[r1:].T, off, first, scratch)
                 else:
-                    _add_product(JT[r1:], JT[r0:r1].T, off, first, scratch)
+                    _add_product(sp, JT[r1:], JT[r0:r1].T, off, first, scratch)
 
     def _place(self, Q) -> None:
         """Write the summed pieces of :meth:`_gram` into Q, both triangles."""
         plan = self._gram_plan
-        if not plan:
-            return  # syrk went straight into Q
+        if not plan:  # syrk went straight into Q
+            if self.sp is not None:
+                engine.mirror_upper(Q)
+            return
         sums = self._sums[0]
         for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
             diag, off = sums[2 * k], sums[2 * k + 1]
             if bufs is None:
+                if self.sp is not None:
+                    engine.mirror_upper(diag)
                 Q[r0:r1, r0:r1] = diag
             else:
                 engine.scatter_pairs(bufs[2], bases, srcs.shape[0] + 1, Q)
@@ -377,9 +457,9 @@ class Workspace:
         if not (dmax > 0.0) or not math.isfinite(dmax):
             return False
         rhs = self.rhs
-        lapack = _scipy_lapack()
-        if lapack is not None:
-            potrf, potrs = lapack
+        sp = self.sp
+        if sp is not None:
+            potrf, potrs = sp.dpotrf, sp.dpotrs
             # Q is exactly symmetric, so A's memory read column-major (A.T, no
             # copy) is the same matrix; dpotrf factors it there
             c, info = potrf(A.T, lower=1, clean=0, overwrite_a=1)
@@ -404,8 +484,11 @@ class Workspace:
                 return False
             np.copyto(rhs, self.e if self.small else self.g)
             engine.cholesky_solve_lower(L, rhs)
-        if self.small:
-            np.matmul(self.JT, rhs, out=self.delta)  # Δ = Jᵀ(JJᵀ + μI)⁻¹e
+        if self.small:  # Δ = Jᵀ(JJᵀ + μI)⁻¹e
+            if sp is not None:
+                _gemv(sp, self.JT, rhs, self.delta, False)
+            else:
+                np.matmul(self.JT, rhs, out=self.delta)
         else:
             np.copyto(self.delta, rhs)
         return bool(np.all(np.isfinite(self.delta)))
