@@ -578,17 +578,23 @@ def test_blocked_workspace_does_not_grow_with_the_patterns():
 
 
 def test_block_rows_avoid_multiples_of_4_kb():
-    """Blocks fill BLOCK_ENTRIES, except that a row of J_b or of the node values is never a multiple of 4 KB."""
+    """The fewest blocks within BLOCK_ENTRIES, equal in size, except that a row of J_b or of the node
+    values is never a multiple of 4 KB."""
     E = lm_blocked.BLOCK_ENTRIES
-    assert lm_blocked.block_patterns(100_000, 1, 501) == E // 501  # 2,092 patterns
-    assert lm_blocked.block_patterns(100_000, 1, 512) == E // 512 - 8  # 2,048 would alias in the caches
-    assert lm_blocked.block_patterns(100_000, 2, 256) == E // 512 - 8  # J_b rows are B·M long
-    assert lm_blocked.block_patterns(2048, 1, 512) == 2048  # one block of all patterns: nothing to split
+    assert lm_blocked.block_patterns(2000, 1, 501, entries=1 << 18) == 500  # four of 500, not 3 × 523 + 431
+    assert lm_blocked.block_patterns(100_000, 1, 501, entries=1 << 20) == 2084  # 48 blocks; 2,092 fit
+    assert lm_blocked.block_patterns(100_352, 1, 512, entries=1 << 20) == 2040  # 2,048 would alias in the caches
+    assert lm_blocked.block_patterns(100_352, 2, 256, entries=1 << 20) == 2040  # J_b rows are B·M long
+    assert lm_blocked.block_patterns(2048, 1, 512, entries=1 << 20) == 2048  # one block of all patterns
     assert lm_blocked.block_patterns(10, 1, 10**7) == 1
-    for P, M, N in ((100_000, 1, 512), (100_000, 3, 97), (5000, 1, 64)):
+    for P, M, N in ((100_000, 1, 512), (100_000, 3, 97), (5000, 1, 64), (2000, 1, 501), (777, 2, 300)):
         B = lm_blocked.block_patterns(P, M, N)
+        most = E // (M * N)
+        n = -(-P // B)
         assert B * M * N <= E and (B == P or (B * M) % 512 != 0)
-
+        assert n <= -(-P // most) + 1  # the fewest blocks (one more where a 4 KB row was avoided)
+        if n == -(-P // most):  # no 4 KB row avoided: the last block is about as long as the others
+            assert P - (n - 1) * B > B - n
 
 
 def _layouts(rng, shape):
