@@ -480,6 +480,7 @@ def test_pair_product_gram_equals_jtj(name, block, cholesky):
     np.testing.assert_allclose(ws.g, J.T @ (D - net.forward(w, X)).ravel(), rtol=1e-12, atol=1e-12)
     if name.startswith("mlp"):  # the layers share their inputs: the test must reach the pair products
         assert any(kind == "pairs" for *_, kind in _plan_kinds(ws))
+        assert ws._merge is not None  # and the output layer's rows merged into the first layer's product
 
 
 def test_gram_plan_groups_the_layers():

@@ -299,6 +299,8 @@ class Workspace:
         self.sp = _scipy()  # scipy's BLAS and LAPACK, or None: NumPy's
         self._gram_plan = None  # made from the topology on the first accumulate() ...
         self._sums = None  # ... with the running sums of the blocks' Gram pieces
+        self._merge = None  # ... and the merged product's rows and sum
+        self.JT_cols_per_pattern = M
 
     @staticmethod
     def _buffers(n_nodes, B, M, N):
@@ -314,6 +316,8 @@ class Workspace:
             arrays += [a for *_, bufs in self._gram_plan if bufs for a in bufs]
         if self._sums:
             arrays += [a for a in self._sums[0] if a is not None] + [self._sums[1]]
+        if self._merge is not None:
+            arrays += list(self._merge[3:])
         return sum(a.nbytes for a in arrays)
 
     # -------------------------------------------------------------- the passes
@@ -352,18 +356,43 @@ class Workspace:
         self._place(Q)
 
     def _plan(self, N, topo):
-        """The Gram plan (:func:`gram_plan`) and the running sums of its pieces, made once."""
+        """The Gram plan (:func:`gram_plan`), the running sums of its pieces and the merged product, made once.
+
+        When the last group (an MLP's output layer) is a ``syrk`` group and
+        comes after at least one other, its rows are copied in front of the
+        first group's, block by block, and one product of those rows against
+        all rows after the first group gives the first group's off-diagonal
+        block, the last group's diagonal block and every middle group against
+        the last group: ``merge = (a, n_last, n_first, F, M)``, with ``a`` the
+        last group's first row, ``F`` the copied rows and ``M`` their sum.
+        On 2-20-20-1 that is one 81×441 product per block in place of a
+        60×441 one, a 21×420 one and a 21×21 ``syrk``: 0.80 → 0.73 ms per
+        block of 500 patterns (the narrow 21×420 product ran at 18 GFLOP/s of
+        multiply-adds, the merged one at 24).
+        """
         plan = gram_plan(topo, N, self.block, self.pairs)
         sums, most = [], 0
+        merge = None
         if not plan:  # one syrk of the whole block; later blocks go through the scratch (NumPy only)
             sums.append(None)
             most = N * N if len(self.blocks) > 1 else 0
-        for r0, r1, bases, srcs, bufs in plan:
-            n, rest = r1 - r0, N - r1
-            sums.append(np.empty((n, n)) if bufs is None else None)  # a syrk group's diagonal block
-            sums.append(np.empty((n, rest) if n <= rest else (rest, n)) if rest else None)  # it against later rows
-            most = max(most, n * n if bufs is None else 0, n * rest)
+        elif len(plan) >= 2 and plan[-1][4] is None:
+            a, n_last, n_first = plan[-1][0], N - plan[-1][0], plan[0][1] - plan[0][0]
+            rows = n_last + n_first
+            merge = (a, n_last, n_first, np.empty(rows * self.block * self.JT_cols_per_pattern),
+                     np.empty((rows, N - plan[0][1])))
+            most = max(most, rows * (N - plan[0][1]))
+        for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
+            merged_diag = merge is not None and k == len(plan) - 1
+            end = N if merge is None or k == len(plan) - 1 else merge[0]
+            n, rest = r1 - r0, end - r1
+            if merge is not None and k == 0:
+                rest = 0  # in the merged product
+            sums.append(np.empty((n, n)) if bufs is None and not merged_diag else None)  # a syrk group's block
+            sums.append(np.empty((n, rest) if n <= rest else (rest, n)) if rest > 0 else None)  # it vs later rows
+            most = max(most, n * n if bufs is None else 0, n * max(rest, 0))
         self._gram_plan = plan
+        self._merge = merge
         self._sums = (sums, np.empty(0 if self.sp is not None else most))  # scipy adds in place
 
     def _gram(self, JT, Y, first, topo) -> None:
@@ -373,8 +402,9 @@ class Workspace:
         neurons share their inputs (the layers of an MLP) their diagonal block
         is the pair-product Gram of :func:`lmtrain.engine.pair_products`
         (about half the multiply-adds) and the rest are BLAS products of row
-        ranges of ``JT``, each block formed once, into compact sums that
-        :meth:`_place` writes into Q (and its transpose) after the last block.
+        ranges of ``JT`` (one of them merged, see :meth:`_plan`), each block
+        formed once, into compact sums that :meth:`_place` writes into Q (and
+        its transpose) after the last block.
         The first block's products go straight into the sums; later ones are
         added to them, in place by scipy's BLAS (:data:`USE_SCIPY`), else
         through a scratch buffer.
@@ -393,15 +423,16 @@ class Workspace:
                 _add_product(sp, JT, JT.T, self.Q, False, scratch)
             return
         nb = Y.shape[1]
+        merge = self._merge
         for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
             diag, off = sums[2 * k], sums[2 * k + 1]
-            if bufs is None:
+            if diag is not None:  # a syrk group
                 Jg = JT[r0:r1]
                 if sp is not None:
                     _syrk(sp, Jg, diag, not first)  # the upper triangle; _place mirrors it
                 else:
                     _add_product(sp, Jg, Jg.T, diag, first, scratch)  # NumPy takes syrk for a·aᵀ
-            else:
+            elif bufs is not None:
                 UT, VT, C, Cc = bufs
                 width = -(-nb // -(-nb // UT.shape[1]))  # chunks of equal width (±1), none wider than the buffers
                 for c0 in range(0, nb, width):
@@ -415,11 +446,20 @@ class Workspace:
                     else:
                         np.matmul(U, V.T, out=Cc)
                         C += Cc
-            if off is not None:  # the group against all later rows, the narrow way round (BLAS is faster so)
+            if off is not None:  # the group against later rows, the narrow way round (BLAS is faster so)
+                end = r1 + (off.shape[1] if off.shape[0] == r1 - r0 else off.shape[0])
                 if off.shape[0] == r1 - r0:
-                    _add_product(sp, JT[r0:r1], JT[r1:].T, off, first, scratch)
+                    _add_product(sp, JT[r0:r1], JT[r1:end].T, off, first, scratch)
                 else:
-                    _add_product(sp, JT[r1:], JT[r0:r1].T, off, first, scratch)
+                    _add_product(sp, JT[r1:end], JT[r0:r1].T, off, first, scratch)
+        if merge is not None:
+            a, n_last, n_first, F, Msum = merge
+            r1 = plan[0][1]
+            cols = JT.shape[1]
+            Fv = F[:(n_last + n_first) * cols].reshape(n_last + n_first, cols)
+            Fv[:n_last] = JT[a:]
+            Fv[n_last:] = JT[:r1]
+            _add_product(sp, Fv, JT[r1:].T, Msum, first, scratch)
 
     def _place(self, Q) -> None:
         """Write the summed pieces of :meth:`_gram` into Q, both triangles."""
@@ -431,19 +471,32 @@ class Workspace:
         sums = self._sums[0]
         for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
             diag, off = sums[2 * k], sums[2 * k + 1]
-            if bufs is None:
+            if diag is not None:
                 if self.sp is not None:
                     engine.mirror_upper(diag)
                 Q[r0:r1, r0:r1] = diag
-            else:
+            elif bufs is not None:
                 engine.scatter_pairs(bufs[2], bases, srcs.shape[0] + 1, Q)
             if off is not None:
                 if off.shape[0] == r1 - r0:
-                    Q[r0:r1, r1:] = off
-                    engine.transpose(off, Q[r1:, r0:r1])
+                    end = r1 + off.shape[1]
+                    Q[r0:r1, r1:end] = off
+                    engine.transpose(off, Q[r1:end, r0:r1])
                 else:
-                    Q[r1:, r0:r1] = off
-                    engine.transpose(off, Q[r0:r1, r1:])
+                    end = r1 + off.shape[0]
+                    Q[r1:end, r0:r1] = off
+                    engine.transpose(off, Q[r0:r1, r1:end])
+        if self._merge is not None:
+            a, n_last, n_first, F, Msum = self._merge
+            r1 = plan[0][1]
+            first = Msum[n_last:]  # the first group against all later rows
+            Q[:r1, r1:] = first
+            engine.transpose(first, Q[r1:, :r1])
+            last = Msum[:n_last]  # the last group against rows r1 … N − 1 (its own block included)
+            Q[a:, r1:] = last
+            engine.mirror_upper(Q[a:, a:])  # a product, not syrk: its two triangles may differ in rounding
+            if a > r1:
+                engine.transpose(last[:, :a - r1], Q[r1:a, a:])
 
     def solve(self, mu: float) -> bool:
         """Δ = (JᵀJ + μI)⁻¹ Jᵀe into ``delta``; False when the system is singular.
