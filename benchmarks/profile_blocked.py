@@ -231,14 +231,15 @@ def bound(net, X, D, w, tries, repeat):
     t_error = _best(lambda: ws.error(w, XT, DT, topo), repeat * 5)
 
     N = net.n_weights
-    A = np.empty((N, N), order="F")
+    A = np.empty((N, N))
+    At = A.T  # as lmtrain does: Q's upper triangle read column-major is a lower one
     b = np.empty((N, 1), order="F")
 
     def factor_solve():
         np.copyto(A, ws.Q)
         A.flat[:: N + 1] += 1e-3
-        c, info = lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
-        if info != 0 or c is not A:
+        c, info = lapack.dpotrf(At, lower=1, clean=0, overwrite_a=1)
+        if info != 0 or c is not At:
             raise RuntimeError(f"dpotrf did not factor in place (info {info})")
         b[:, 0] = ws.g
         x, info = lapack.dpotrs(c, b, lower=1, overwrite_b=1)
@@ -247,7 +248,7 @@ def bound(net, X, D, w, tries, repeat):
         return x
 
     x = factor_solve()
-    ref = np.linalg.solve(ws.Q + 1e-3 * np.eye(N), ws.g)
+    ref = np.linalg.solve(ws.gram() + 1e-3 * np.eye(N), ws.g)
     assert np.allclose(x[:, 0], ref, rtol=1e-6, atol=1e-9 * np.max(np.abs(ref))), "LAPACK solve disagrees"
     t_copy = _best(lambda: (np.copyto(A, ws.Q), b.__setitem__((slice(None), 0), ws.g)), repeat * 5)
     t_lapack = max(0.0, _best(factor_solve, repeat * 5) - t_copy)

@@ -253,17 +253,6 @@ def transpose(src, dst):
             dst[j, i] = s[j]
 
 
-@njit(**_JIT)
-def mirror_upper(Q):
-    """Q[j, i] = Q[i, j] for j > i: the lower triangle of a square ``Q`` from its upper one (``syrk`` fills one)."""
-    (Q,) = borrow((Q,))
-    n = Q.shape[0]
-    for i in range(n):
-        row = Q[i]
-        for j in range(i + 1, n):
-            Q[j, i] = row[j]
-
-
 #: patterns per vector register in :func:`_net_rows` (eight doubles: one AVX-512 register)
 NET_LANES = 8
 
@@ -779,14 +768,15 @@ def pair_products(JT, Y, bases, srcs, c0, UT, VT):
 def scatter_pairs(C, bases, S, Q):
     """Write the block of Q = JᵀJ of one group of neurons from ``C = UT·VTᵀ`` (:func:`pair_products`).
 
-    Q[(n,a), (n',b)] = C[pair(n,n'), pair(a,b)] for all neurons n, n' of the
-    group and all inputs a, b (``S`` of them, bias first), both triangles.
-    Each S×S block is symmetric in (a, b) and the blocks at (n, n') and
-    (n', n) are equal, so every block is written row by row, along
-    contiguous memory, from the row of C. Against writing each entry and its
-    three mirror images, two of them down columns: 0.12 → 0.08 ms alone for
-    2-20-20-1's second layer, 0.39–0.48 → 0.33–0.36 ms inside the LM
-    iteration, where Q is not in the cache; the same Q bit for bit.
+    Q[(n,a), (n',b)] = C[pair(n,n'), pair(a,b)] for all neurons n ≤ n' of
+    the group and all inputs a, b (``S`` of them, bias first): the blocks on
+    and above the diagonal, which hold Q's upper triangle (the one the
+    factorisation reads; the blocks at (n', n) are the same and are not
+    written). Each S×S block is symmetric in (a, b) and is written row by
+    row, along contiguous memory, from the row of C. Against writing each
+    entry and its three mirror images, two of them down columns: 0.12 →
+    0.08 ms alone for 2-20-20-1's second layer, 0.39–0.48 → 0.33–0.36 ms
+    inside the LM iteration, where Q is not in the cache.
     """
     C, bases, Q = borrow((C, bases, Q))
     G = bases.shape[0]
@@ -808,10 +798,6 @@ def scatter_pairs(C, bases, S, Q):
                 tail = row[start[a]:start[a] + S - a]  # b ≥ a: contiguous in C
                 for k in range(S - a):
                     top[a + k] = tail[k]
-                if j != i:
-                    mirror = Q[bj + a, bi:bi + S]
-                    for b in range(S):
-                        mirror[b] = top[b]
             q += 1
 
 
