@@ -677,6 +677,54 @@ def test_blocked_path_uses_one_blas_library(name, monkeypatch):
     np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-6, atol=1e-9)
 
 
+def test_blocked_workspace_is_kept_for_the_next_call(monkeypatch):
+    """train() hands its blocked workspace on to the next call on the same problem; results are those of
+    a fresh workspace bit for bit, whatever data the kept one last held."""
+    net = lm.mlp([2, 6, 5, 1], activation="bipolar", output_activation="linear")
+    X1, D1 = _regression(300, seed=1)
+    X2, D2 = _regression(300, seed=2)
+    w0 = net.init_weights(3)
+    monkeypatch.setattr(lm_blocked, "KEEP_BYTES", 0)
+    lm_blocked.release()
+    fresh = lm.train(net, X2, D2, w0=w0, max_iter=6, jacobian="blocks")
+    assert lm_blocked._kept == []  # nothing kept when KEEP_BYTES is 0
+    monkeypatch.setattr(lm_blocked, "KEEP_BYTES", 64 << 20)
+    lm.train(net, X1, D1, w0=net.init_weights(4), max_iter=6, jacobian="blocks")
+    (kept,) = lm_blocked._kept
+    again = lm.train(net, X2, D2, w0=w0, max_iter=6, jacobian="blocks")
+    assert lm_blocked._kept == [kept]  # the same workspace served the second call and was kept again
+    assert again.iterations == fresh.iterations
+    np.testing.assert_array_equal(again.weights, fresh.weights)
+    np.testing.assert_array_equal(again.history.error, fresh.history.error)
+    r = run_trials(net, X2, D2, "lm", w0=w0[None, :], max_iter=6, jacobian="blocks", progress=False)
+    np.testing.assert_array_equal(r.weights[0], fresh.weights)
+    assert lm_blocked._kept == [kept]
+
+    XT, DT = np.ascontiguousarray(X2.T), np.ascontiguousarray(D2.T)
+    topo = net.topology
+    a = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
+    assert a is kept and lm_blocked._kept == []
+    b = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
+    assert b is not a  # taken by one caller at a time
+    lm_blocked.give_back(a)
+    other = list(topo)
+    other[2] = topo[2][::-1].copy()  # the same sizes, other connections: another plan
+    assert lm_blocked.take_workspace(O.LM, XT, DT, tuple(other), net.n_nodes, net.n_weights) is not a
+    changes = [lambda: monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", 50 * net.n_weights)]
+    if lm_blocked._scipy() is not None:  # another library for the products
+        changes.append(lambda: monkeypatch.setattr(lm_blocked, "USE_SCIPY", False))
+    for change in changes:
+        lm_blocked.give_back(a)
+        change()
+        c = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
+        assert c is not a
+        a = c
+    assert lm_blocked.take_workspace(O.GAUSS_NEWTON, XT, DT, topo, net.n_nodes, net.n_weights) is not a
+    lm_blocked.give_back(a)
+    lm_blocked.release()
+    assert lm_blocked._kept == []
+
+
 # --------------------------------------------------------- the option itself
 def test_jacobian_option_is_checked():
     X, D = PARITY

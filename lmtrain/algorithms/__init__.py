@@ -279,7 +279,7 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
                       "code can read", RuntimeWarning, stacklevel=3)
     topo = net.topology
     if lm_blocked.use_blocks(int(iopt[O.JACOBIAN]), spec.code, XT.shape[1], net.n_outputs, net.n_weights):
-        ws = lm_blocked.Workspace(spec.code, XT, DT, net.n_nodes, net.n_weights)
+        ws = lm_blocked.take_workspace(spec.code, XT, DT, topo, net.n_nodes, net.n_weights)
     else:
         ws = _loop.workspace(spec.code, XT, net.n_nodes, net.n_outputs, net.n_weights)
     hist = _loop.history(min(o["max_iter"], HISTORY_CAP))
@@ -296,11 +296,15 @@ def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, ma
         engine.forward(w, ws[0], ws[1], topo)  # what the loop holds at w
         iopt[O.T0] -= int((time.perf_counter() - t_start) * fopt[O.TICK_HZ])  # times count from t_start
     val_errors = None
-    if callback is None and validation is None and progress is None:
-        status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
-    else:
-        status, val_errors = _watch.run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
-                                                callback, validation, max_fail, progress)
+    try:
+        if callback is None and validation is None and progress is None:
+            status = _loop.run_any(spec.code, w, XT, DT, topo, fopt, iopt, state, ws, hist, o["max_iter"] + 1)
+        else:
+            status, val_errors = _watch.run_watched(net, spec, o, w, XT, DT, topo, fopt, iopt, state, ws, hist,
+                                                    callback, validation, max_fail, progress)
+    finally:
+        if isinstance(ws, lm_blocked.Workspace):
+            lm_blocked.give_back(ws)  # for the next call on this problem
     elapsed = time.perf_counter() - t_start
     k = int(state[O.ST_K])
     n = min(k, len(hist[0]))

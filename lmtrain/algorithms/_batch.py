@@ -214,8 +214,19 @@ def _blocked(algo, W0, XT, DT, iopt) -> bool:
 def _run_blocked(algo, W0, XT, DT, topo, fopt, iopt, mu0, n_nodes,
                  out_status, out_iter, out_E, out_E0, out_time, out_W, hist_E):
     """The trials one after another on the blocked path (its BLAS calls use the cores)."""
-    T, N = W0.shape
-    ws = lm_blocked.Workspace(algo, XT, DT, n_nodes, N)
+    N = W0.shape[1]
+    ws = lm_blocked.take_workspace(algo, XT, DT, topo, n_nodes, N)
+    try:
+        _trials_blocked(ws, algo, W0, XT, DT, topo, fopt, iopt, mu0, out_status, out_iter, out_E, out_E0,
+                        out_time, out_W, hist_E)
+    finally:
+        lm_blocked.give_back(ws)
+
+
+def _trials_blocked(ws, algo, W0, XT, DT, topo, fopt, iopt, mu0, out_status, out_iter, out_E, out_E0, out_time,
+                    out_W, hist_E):
+    """:func:`_run_blocked`'s loop over the trials, on the workspace ``ws``."""
+    T = W0.shape[0]
     L = hist_E.shape[1]
     hist = history(L)
     io = iopt.copy()
