@@ -633,6 +633,12 @@ def block_jacobian(w, XT, DT, topo, start, Y, S, Dl, reached, JT, e):
     """
     load_inputs(XT, start, Y)
     forward(w, Y, S, topo)
+    return block_jacobian_at(w, DT, topo, start, Y, S, Dl, reached, JT, e)
+
+
+@njit(**_JIT)
+def block_jacobian_at(w, DT, topo, start, Y, S, Dl, reached, JT, e):
+    """:func:`block_jacobian` for a block whose forward pass at ``w`` is already in ``Y``/``S``."""
     jacobian_cols(w, Y, S, topo, JT, 0, Dl, reached)
     out_idx = topo[6]
     M = out_idx.shape[0]
@@ -650,20 +656,24 @@ def block_jacobian(w, XT, DT, topo, start, Y, S, Dl, reached, JT, e):
 
 @njit(**_JIT)
 def blocked_error(w, XT, DT, topo, Y, S, Yr, Sr):
-    """E = ½Σe² over all patterns with forward passes of ``Y.shape[1]`` patterns at a time.
+    """E = ½Σe² over all patterns with forward passes of ``Y.shape[2]`` patterns at a time.
 
-    ``Yr``/``Sr`` serve the last, shorter block (width P mod B; any width when
-    there is none). Memory stays that of one block however many patterns.
+    Full block b goes into ``Y[b]``/``S[b]`` (shape (blocks, nodes, B)), or
+    into ``Y[0]``/``S[0]`` for all blocks when there is one of them (memory
+    that of one block however many patterns); ``Yr``/``Sr`` serve the last,
+    shorter block (width P mod B; any width when there is none).
     """
     P = XT.shape[1]
-    B = Y.shape[1]
+    B = Y.shape[2]
     out_idx = topo[6]
     E = 0.0
     start = 0
+    b = 0
     while start < P:
         full = P - start >= B
-        Yb = Y if full else Yr
-        Sb = S if full else Sr
+        Yb = Y[b if b < Y.shape[0] else 0] if full else Yr
+        Sb = S[b if b < S.shape[0] else 0] if full else Sr
+        b += 1
         nb = Yb.shape[1]
         load_inputs(XT, start, Yb)
         forward(w, Yb, Sb, topo)

@@ -677,6 +677,39 @@ def test_blocked_path_uses_one_blas_library(name, monkeypatch):
     np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_blocked_jacobian_reuses_the_forward_pass_only_at_its_weights(keep, monkeypatch):
+    """After error(w1), accumulate(w1) may start from the forward pass error() left; accumulate(w2) may
+    not. Both equal a fresh workspace's, bit for bit, with every block's pass kept or one shared buffer."""
+    monkeypatch.setattr(lm_blocked, "KEEP_FORWARD_BYTES", 8 << 20 if keep else 0)
+    net = lm.mlp([2, 6, 5, 1], activation="bipolar", output_activation="linear")
+    X, D = _regression(203, seed=4)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    w1, w2 = net.init_weights(1), net.init_weights(2)
+
+    def fresh(w):
+        ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
+        ws.accumulate(w, XT, DT, net.topology)
+        return ws.gram(), ws.g.copy()
+
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
+    assert ws.keeps_forward == keep and len(ws.blocks) == 5  # four full blocks and a tail of 3
+    calls = []
+    for name in ("block_jacobian", "block_jacobian_at"):
+        f = getattr(engine, name)
+        monkeypatch.setattr(lm_blocked.engine, name, lambda *a, _f=f, _n=name: calls.append(_n) or _f(*a))
+    for w_err, w_acc in ((w1, w1), (w1, w2), (w2, w2)):
+        assert ws.error(w_err, XT, DT, net.topology) == pytest.approx(net.error(w_err, X, D), rel=1e-13)
+        del calls[:]
+        ws.accumulate(w_acc, XT, DT, net.topology)
+        reused = keep and w_err is w_acc
+        assert calls == ["block_jacobian_at" if reused else "block_jacobian"] * 5
+        Q, g = fresh(w_acc)
+        np.testing.assert_array_equal(ws.gram(), Q)
+        np.testing.assert_array_equal(ws.g, g)
+    monkeypatch.undo()
+
+
 def test_blocked_workspace_is_kept_for_the_next_call(monkeypatch):
     """train() hands its blocked workspace on to the next call on the same problem; results are those of
     a fresh workspace bit for bit, whatever data the kept one last held."""
