@@ -149,7 +149,7 @@ KEEP_FORWARD_BYTES = 8 << 20
 #: (JᵀJ, or JJᵀ when P·M < N) costs at least this many multiply-adds,
 #: min(R, N)²·max(R, N) with R = P·M: the measured crossover, below which the
 #: compiled loop is faster (README, Speed section) ...
-CROSSOVER_WORK = 2_000_000
+CROSSOVER_WORK = 1_000_000
 #: ... and whenever the whole J would take more than this many bytes
 FULL_JACOBIAN_BYTES = 64 << 20
 
