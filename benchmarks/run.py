@@ -72,14 +72,15 @@ def _parse(argv):
     return args
 
 
+# ------------------------------------------------------------ machine info
+from _machine import BLAS_THREAD_VARS  # noqa: E402 (beside this script)
+from _machine import cpu_model as _cpu_model  # noqa: E402
+
+
 def _blas_env(threads):
     if threads > 0:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
+        for var in BLAS_THREAD_VARS:
             os.environ[var] = str(threads)
-
-
-# ------------------------------------------------------------ machine info
-from _machine import cpu_model as _cpu_model  # noqa: E402 (beside this script)
 
 
 def _load():
@@ -444,7 +445,58 @@ def _regression(ctx):
     print(f"  for scale: lmtrain's whole Jacobian (public method) {_fmt(t_jac)}; NumPy LM / lmtrain per iteration "
           f"{rows['numpy'].per_iter / per_iter:.2f}x")
     rows["floor"] = dict(jtj=t_jtj, chol=t_chol, tries=tries, floor=floor, ratio=per_iter / floor)
+    runs = _default_threads(ctx)
+    if runs is not None:
+        each = "; ".join(f"lmtrain {_fmt(d['lmtrain'])}, NumPy LM {_fmt(d['numpy'])}, {d['numpy'] / d['lmtrain']:.2f}x"
+                         for d in runs)
+        print(f"  with the BLAS libraries' default threads ({ctx['cores']} usable cores; no thread variables set, "
+              f"{len(runs)} fresh processes), per iteration: {each}")
+        rows["default_threads"] = runs
     return rows
+
+
+_THREADS_SCRIPT = r"""
+import json, os, sys, time
+import numpy as np
+import lmtrain as lm
+import numpy_lm as nlm
+import run
+from lmtrain.experiments import trial_weights
+repeat = int(sys.argv[1])
+X, D = run._regression_data(np, 2000)
+sizes, act = [2, 20, 20, 1], dict(activation="bipolar", gain=1.0, output_activation="linear")
+net = lm.mlp(sizes, **act)
+W0 = trial_weights(net, 2, 0)
+opts = dict(goal=1.0, max_iter=300)
+lm.train(net, X, D, w0=W0[0], max_iter=1)  # warm-up
+best = {"lmtrain": float("inf"), "numpy": float("inf")}
+its = {}
+for _ in range(repeat):  # alternating, so that both see the same machine
+    t = time.perf_counter()
+    its["lmtrain"] = run._lmtrain_train(lm, net, X, D, W0, opts)[0]
+    best["lmtrain"] = min(best["lmtrain"], time.perf_counter() - t)
+    t = time.perf_counter()
+    its["numpy"] = run._numpy_lm(nlm, sizes, act, X, D, W0, opts)[0]
+    best["numpy"] = min(best["numpy"], time.perf_counter() - t)
+print(json.dumps({k: best[k] / its[k] for k in best}))
+"""
+
+
+def _default_threads(ctx, processes=2):
+    """lmtrain and the NumPy LM per iteration on the 2,000 points with the BLAS libraries' own thread
+    counts, in ``processes`` fresh processes without the thread variables (what a user gets who sets
+    nothing; on a shared virtual machine one process can differ from the next)."""
+    env = {k: v for k, v in ctx["env"].items() if k not in BLAS_THREAD_VARS}
+    env["PYTHONPATH"] = _HERE + os.pathsep + env["PYTHONPATH"]
+    out = []
+    for _ in range(processes):
+        proc = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(max(2, ctx["repeat"]))],
+                              capture_output=True, text=True, env=env, timeout=1800)
+        if proc.returncode != 0:
+            print(f"  (the run at the default thread counts failed:\n{proc.stderr})")
+            return None
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
 
 
 _BIG_SCRIPT = r"""
@@ -662,6 +714,7 @@ def main(argv=None) -> int:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
+    ctx["cores"] = usable
     print("lmtrain benchmark" + (" (--quick)" if args.quick else ""))
     print(f"  date: {datetime.datetime.now().isoformat(timespec='seconds')}")
     print(f"  machine: {_cpu_model()}, {usable} usable cores, {platform.system()} {platform.machine()}; "
