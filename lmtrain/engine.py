@@ -655,13 +655,17 @@ def block_jacobian_at(w, DT, topo, start, Y, S, Dl, reached, JT, e):
 
 
 @njit(**_JIT)
-def blocked_error(w, XT, DT, topo, Y, S, Yr, Sr):
+def blocked_error(w, XT, DT, topo, Y, S, Yr, Sr, above):
     """E = ½Σe² over all patterns with forward passes of ``Y.shape[2]`` patterns at a time.
 
     Full block b goes into ``Y[b]``/``S[b]`` (shape (blocks, nodes, B)), or
     into ``Y[0]``/``S[0]`` for all blocks when there is one of them (memory
     that of one block however many patterns); ``Yr``/``Sr`` serve the last,
     shorter block (width P mod B; any width when there is none).
+
+    Stops after the first block at which the sum so far exceeds ``above``
+    and returns that part: the whole sum, which only grows, exceeds it too.
+    (An LM try is rejected as soon as its error exceeds the current one.)
     """
     P = XT.shape[1]
     B = Y.shape[2]
@@ -684,6 +688,8 @@ def blocked_error(w, XT, DT, topo, Y, S, Yr, Sr):
                 ep = d[start + p] - o[p]
                 E += ep * ep
         start += nb
+        if 0.5 * E > above:
+            break
     return 0.5 * E
 
 

@@ -710,6 +710,44 @@ def test_blocked_jacobian_reuses_the_forward_pass_only_at_its_weights(keep, monk
     monkeypatch.undo()
 
 
+def test_a_try_above_the_current_error_stops_its_forward_passes(monkeypatch):
+    """error(w, above) may stop once the partial sum exceeds ``above`` (it returns a part that does);
+    training is the same bit for bit as with whole sums, and the kept forward passes are not trusted
+    after a cut."""
+    net = lm.mlp([2, 6, 5, 1], activation="bipolar", output_activation="linear")
+    X, D = _regression(203, seed=4)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
+    w = net.init_weights(1)
+    E = ws.error(w, XT, DT, net.topology)
+    assert E == pytest.approx(net.error(w, X, D), rel=1e-13)
+    assert ws.error(w, XT, DT, net.topology, above=E) == E  # never above: the whole sum
+    part = ws.error(w, XT, DT, net.topology, above=E / 10)
+    assert E / 10 < part < E  # cut after a block
+    assert not ws._fwd_ok
+    whole = ws.error(w, XT, DT, net.topology, above=math.inf)
+    assert whole == E and ws._fwd_ok
+
+    X2, D2 = _regression(3000, seed=6)
+    net2 = lm.mlp([2, 8, 8, 1], activation="bipolar", output_activation="linear")
+    w0 = net2.init_weights(2)
+    monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", 300 * net2.n_weights)
+    runs = {}
+    for how in ("cut", "whole"):
+        if how == "whole":
+            plain = lm_blocked.Workspace.error
+            monkeypatch.setattr(lm_blocked.Workspace, "error", lambda self, w, XT, DT, topo, above=math.inf:
+                                plain(self, w, XT, DT, topo))
+            lm_blocked.release()
+        # max_tries=1: a second rejected try is taken anyway (Fig. 12.5), with its whole error
+        runs[how] = [lm.train(net2, X2, D2, w0=w0, max_iter=25, jacobian="blocks", max_tries=k) for k in (5, 1)]
+    assert runs["cut"][0].history.rejected.sum() > 0 and runs["cut"][1].history.forced.any()
+    for cut, whole in zip(runs["cut"], runs["whole"]):
+        np.testing.assert_array_equal(cut.weights, whole.weights)
+        np.testing.assert_array_equal(cut.history.error, whole.history.error)
+        np.testing.assert_array_equal(cut.history.rejected, whole.history.rejected)
+
+
 def test_blocked_workspace_is_kept_for_the_next_call(monkeypatch):
     """train() hands its blocked workspace on to the next call on the same problem; results are those of
     a fresh workspace bit for bit, whatever data the kept one last held."""

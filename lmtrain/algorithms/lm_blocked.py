@@ -42,7 +42,7 @@ import numpy as np
 from .. import engine
 from ..result import CONTINUE, StopReason
 from . import _loop, lm
-from ._options import (GAUSS_NEWTON, JACOBIAN_BLOCKS, JACOBIAN_FULL, LM, MIN_GRAD,
+from ._options import (GAUSS_NEWTON, JACOBIAN_BLOCKS, JACOBIAN_FULL, LM, MAX_TRIES, MIN_GRAD,
                        MIN_STEP, ST_E, ST_E0, ST_K, ST_MU, ST_STARTED)
 
 _DIVERGED = int(StopReason.DIVERGED)
@@ -338,17 +338,20 @@ class Workspace:
         return sum(a.nbytes for a in arrays)
 
     # -------------------------------------------------------------- the passes
-    def error(self, w, XT, DT, topo) -> float:
+    def error(self, w, XT, DT, topo, above: float = math.inf) -> float:
         """E = ½Σe² at ``w``, forward pass block by block (one compiled call).
 
-        When the workspace keeps every block's forward pass
+        With ``above`` finite, the passes stop at the first block after which
+        the sum so far exceeds it, and that part is returned (enough to reject
+        an LM try: 0.1–0.2 ms of a rejected try's 0.25 ms on the 2,000-point
+        regression). When the workspace keeps every block's forward pass
         (:data:`KEEP_FORWARD_BYTES`), the next :meth:`accumulate` at the same
         weights (an accepted try's) starts from them instead of running it again.
         """
-        E = float(engine.blocked_error(w, XT, DT, topo, self.Y3, self.S3, self.tail[0], self.tail[1]))
+        E = float(engine.blocked_error(w, XT, DT, topo, self.Y3, self.S3, self.tail[0], self.tail[1], above))
         if self.keeps_forward:
             np.copyto(self._fwd_w, w)
-            self._fwd_ok = True
+            self._fwd_ok = not E > above  # (cut short, the passes are not all at w)
         return E
 
     def accumulate(self, w, XT, DT, topo) -> None:
@@ -651,7 +654,8 @@ def lm_step(w, E, mu, XT, DT, topo, fopt, iopt, ws: Workspace):
         Et = math.inf
         if ws.solve(mu):
             np.subtract(w, delta, out=wt)
-            Et = ws.error(wt, XT, DT, topo)
+            # before the last try, E above the current one is all decide() needs to know
+            Et = ws.error(wt, XT, DT, topo, E if t < iopt[MAX_TRIES] else math.inf)
         action, mu = lm.decide(E, Et, mu, t, fopt, iopt)
         if action == lm.ACCEPT or action == lm.FORCE:
             np.copyto(w, wt)
