@@ -7,24 +7,33 @@ for J, and already at a few thousand points forming JᵀJ is most of the time.
 Here every iteration instead
 
 1. runs over the patterns in blocks of B: for each block the compiled engine
-   computes the forward pass, the Jacobian rows (transposed, J_bᵀ) and the
-   errors, and NumPy's BLAS adds J_bᵀJ_b to Q and J_bᵀe_b to g (the
-   quasi-Hessian accumulation of the NBN row of Table 12.1, a block of rows at
-   a time instead of one row at a time). Where neurons share their inputs (the
-   layers of an MLP) their block of J_bᵀJ_b is formed from products of pairs
-   of neurons and pairs of inputs (:func:`gram_plan`), with about half the
-   multiply-adds of ``syrk``;
-2. solves (Q + μI) Δ = g with LAPACK's Cholesky factorisation and solve
-   (``dpotrf``/``dpotrs`` through scipy, in place, when scipy is installed;
-   else ``numpy.linalg.cholesky`` and the triangular solves in compiled code);
-3. evaluates E at the trial weights block by block (one compiled call);
+   computes the forward pass (or starts from the one the accepted try left),
+   the Jacobian rows (transposed, J_bᵀ) and the errors, and BLAS adds
+   J_bᵀJ_b to Q and J_bᵀe_b to g (the quasi-Hessian accumulation of the NBN
+   row of Table 12.1, a block of rows at a time instead of one row at a
+   time). Where neurons share their inputs (the layers of an MLP) their block
+   of J_bᵀJ_b is formed from products of pairs of neurons and pairs of inputs
+   (:func:`gram_plan`), with about half the multiply-adds of ``syrk``. Q holds
+   the upper triangle only;
+2. solves (Q + μI) Δ = g with LAPACK's Cholesky factorisation and solve;
+3. evaluates E at the trial weights block by block (one compiled call),
+   stopping as soon as it exceeds the current E before the last try;
 4. applies the μ rule of Fig. 12.5 through :func:`.lm.decide`, the same
    compiled function the compiled loop calls — the rule has one implementation.
 
-Memory is that of one block (B·M·N for J_b, B × nodes for the node values)
-plus the N×N system, the pair products' buffers (at most 32 MB) and the
-running sums of the blocks' Gram pieces (at most N² more), whatever P is. Python runs once per block and per try;
-next to milliseconds of BLAS work per iteration that is nothing.
+Every BLAS and LAPACK call goes through scipy's wrappers when scipy is
+installed (in place: ``dgemm``/``dsyrk``/``dgemv`` adding into their sums,
+``dpotrf``/``dpotrs``), else through NumPy (``matmul``,
+``numpy.linalg.cholesky`` and the triangular solves in compiled code): one
+BLAS library either way (:data:`USE_SCIPY`).
+
+Memory is that of one block (B·M·N for J_b, at most 2 MB, B × nodes for the
+node values, or those of every block when they take at most 8 MB) plus the
+N×N system, the pair products' buffers (at most 32 MB) and the running sums of
+the blocks' Gram pieces (at most N² more), whatever P is. Python runs once per
+block and per try; next to milliseconds of BLAS work per iteration that is
+little. ``train`` keeps the last workspace for the next call on the same
+problem (:data:`KEEP_BYTES`, :func:`release`).
 
 :func:`run` has the signature and the semantics of :func:`._loop.run` (the
 same stop checks in the same order, the same history), so everything that
