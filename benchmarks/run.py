@@ -13,7 +13,9 @@ rate, mean iterations, and the ratio to lmtrain measured in the same run):
 3. y = sin(x1)·cos(x2) on 2,000 random points in [−π, π]², 2-20-20-1 (tanh
    hidden, linear output, 501 weights), goal MSE ≤ 1e-3 — and the floor: the
    BLAS work every LM implementation does on these matrices (JᵀJ once, one
-   Cholesky factorisation per try);
+   Cholesky factorisation per try); then lmtrain and the NumPy LM again in
+   two fresh processes with the BLAS libraries' own thread counts (no thread
+   variables set: what a user gets);
 4. where ``jacobian="auto"`` switches from the compiled loop to the blocked
    path: both timed on 22 networks and pattern counts around the switch
    (``crossover.py``, also runnable alone);
