@@ -564,8 +564,8 @@ class Workspace:
         sp = self.sp
         if sp is not None:
             potrf, potrs = sp.dpotrf, sp.dpotrs
-            # Q is exactly symmetric, so A's memory read column-major (A.T, no
-            # copy) is the same matrix; dpotrf factors it there
+            # A's upper triangle (Q holds no other) read column-major (A.T, no
+            # copy) is a lower one; dpotrf factors it there
             c, info = potrf(A.T, lower=1, clean=0, overwrite_a=1)
             if info != 0:
                 return False
