@@ -362,7 +362,7 @@ class _Counting:
     """A workspace's scipy routines, each call's name recorded in ``calls``."""
 
     def __init__(self, real, calls):
-        for name in ("dgemm", "dgemv", "dsyrk", "dpotrf", "dpotrs"):
+        for name in ("dgemm", "dgemv", "dsyrk", "dpotrf", "dtrsv"):
             f = getattr(real, name)
             setattr(self, name, lambda *a, _f=f, _n=name, **k: calls.append(_n) or _f(*a, **k))
 
@@ -420,7 +420,7 @@ def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
         assert ws.solve(mu)
         ref = np.linalg.solve(J.T @ J + mu * np.eye(net.n_weights), J.T @ e)
         np.testing.assert_allclose(ws.delta, ref, rtol=1e-7, atol=1e-10 * np.abs(ref).max())
-    once = ["dpotrf", "dpotrs"] + (["dgemv"] if side == "JJᵀ" else [])  # Δ = Jᵀ(JJᵀ + μI)⁻¹e on the small side
+    once = ["dpotrf", "dtrsv"] + (["dgemv"] if side == "JJᵀ" else [])  # Δ = Jᵀ(JJᵀ + μI)⁻¹e on the small side
     assert calls == (once * 3 if cholesky == "scipy" else [])
     Q = ws.Q.copy()
     ws.Q[:] = 0.0

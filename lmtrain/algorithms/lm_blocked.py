@@ -85,11 +85,11 @@ _scipy_fns = None  # namespace of scipy's routines, or False when scipy is missi
 
 
 class _Scipy:
-    """scipy.linalg's ``dgemm``, ``dgemv``, ``dsyrk``, ``dpotrf`` and ``dpotrs``."""
+    """scipy.linalg's ``dgemm``, ``dgemv``, ``dsyrk``, ``dtrsv`` and ``dpotrf``."""
 
     def __init__(self, blas, lapack):
-        self.dgemm, self.dgemv, self.dsyrk = blas.dgemm, blas.dgemv, blas.dsyrk
-        self.dpotrf, self.dpotrs = lapack.dpotrf, lapack.dpotrs
+        self.dgemm, self.dgemv, self.dsyrk, self.dtrsv = blas.dgemm, blas.dgemv, blas.dsyrk, blas.dtrsv
+        self.dpotrf = lapack.dpotrf
 
 
 def _scipy():
@@ -311,16 +311,17 @@ class Workspace:
         self._fwd_w = np.empty(N)  # the weights of the forward passes held, when _fwd_ok
         self._fwd_ok = False
         K = P * M if self.small else N
+        self.sp = _scipy()  # scipy's BLAS and LAPACK, or None: NumPy's
         self.Q = np.empty((K, K))
-        self.A = np.empty((K, K))
-        self.rhs = np.empty(K)
+        # with scipy the system is factored bordered by its right-hand side (see solve())
+        self.A = np.empty((K + 1, K + 1) if self.sp is not None else (K, K))
+        self.rhs = np.empty(K + 1)
         self.g = np.empty(N)
         self.gb = np.empty(N)
         self.delta = np.empty(N)
         self.wt = np.empty(N)
         self.reached = np.zeros(n_nodes, dtype=np.bool_)
         self.pairs = pairs and not self.small
-        self.sp = _scipy()  # scipy's BLAS and LAPACK, or None: NumPy's
         self._gram_plan = None  # made from the topology on the first accumulate() ...
         self._sums = None  # ... with the running sums of the blocks' Gram pieces
         self._merge = None  # ... and the merged product's rows and sum
@@ -329,21 +330,27 @@ class Workspace:
 
     @staticmethod
     def _buffers(n_nodes, B, M, N):
-        """Node values, slopes, backward work space, J_bᵀ and errors for B patterns."""
+        """Node values, slopes, backward work space, J_bᵀ and errors for B patterns, and None.
+
+        The last place is for the array J_bᵀ and the errors are views of when
+        the merged product (:meth:`_plan`) reads them as one operand.
+        """
         return (np.empty((n_nodes, B)), np.zeros((n_nodes, B)), np.zeros((n_nodes, B)),
-                np.empty((N, B * M)), np.empty(B * M))
+                np.empty((N, B * M)), np.empty(B * M), None)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the buffers (what the blocked path adds to the data itself)."""
-        arrays = [self.Y3, self.S3, *self.full[2:], *self.tail, self.Q, self.A, self.rhs, self.g, self.gb,
-                  self.delta, self.wt, self._fwd_w]
+        arrays = [self.Y3, self.S3, self.Q, self.A, self.rhs, self.g, self.gb, self.delta, self.wt, self._fwd_w]
+        for i, bufs in enumerate((self.full, self.tail)):
+            held = bufs[2:5] if bufs[5] is None else (bufs[2], bufs[5])  # (J_bᵀ and e: views of the last)
+            arrays += list(held if i == 0 else bufs[:2] + held)
         if self._gram_plan:
             arrays += [a for *_, bufs in self._gram_plan if bufs for a in bufs]
         if self._sums:
             arrays += [a for a in self._sums[0] if a is not None] + [self._sums[1]]
         if self._merge is not None:
-            arrays += list(self._merge[3:])
+            arrays.append(self._merge[3])
         return sum(a.nbytes for a in arrays)
 
     # -------------------------------------------------------------- the passes
@@ -376,12 +383,16 @@ class Workspace:
         self._fwd_ok = self.keeps_forward  # after the loop they are, in any case
         if self.keeps_forward:
             np.copyto(self._fwd_w, w)
+        if self._gram_plan is None and not self.small:
+            self._plan(Q.shape[0], topo)
+        merge = self._merge
+        r1 = self._gram_plan[0][1] if merge is not None else 0  # Jᵀe's rows after r1 come from the merged product
         for i, (start, nb) in enumerate(self.blocks):
             if nb == B:
-                Y, S, Dl, JT, e = self.Y3[i if self.keeps_forward else 0], self.S3[i if self.keeps_forward else 0], \
-                    *self.full[2:]
+                Y, S, Dl, JT, e, ext = self.Y3[i if self.keeps_forward else 0], \
+                    self.S3[i if self.keeps_forward else 0], *self.full[2:]
             else:
-                Y, S, Dl, JT, e = self.tail
+                Y, S, Dl, JT, e, ext = self.tail
             if held:
                 engine.block_jacobian_at(w, DT, topo, start, Y, S, Dl, self.reached, JT, e)
             else:
@@ -396,29 +407,37 @@ class Workspace:
                 self.e = e
                 self.JT = JT
                 return
-            self._gram(JT, Y, i == 0, topo)  # the block's J_bᵀJ_b, added to the running sums
+            self._gram(JT, Y, i == 0, ext)  # the block's J_bᵀJ_b, added to the running sums
+            Jg = JT[:r1] if merge is not None else JT
+            gg = g[:Jg.shape[0]]
             if sp is not None:
-                _gemv(sp, JT, e, g, i > 0)
+                _gemv(sp, Jg, e, gg, i > 0)
             elif i == 0:
-                np.matmul(JT, e, out=g)
+                np.matmul(Jg, e, out=gg)
             else:
-                np.matmul(JT, e, out=self.gb)
-                g += self.gb
+                np.matmul(Jg, e, out=self.gb[:Jg.shape[0]])
+                gg += self.gb[:Jg.shape[0]]
         self._place(Q)
+        if merge is not None:
+            g[r1:] = merge[3][0]
 
     def _plan(self, N, topo):
         """The Gram plan (:func:`gram_plan`), the running sums of its pieces and the merged product, made once.
 
         When the last group (an MLP's output layer) is a ``syrk`` group and
-        comes after at least one other, its rows are copied in front of the
-        first group's, block by block, and one product of those rows against
-        all rows after the first group gives the first group's off-diagonal
-        block, the last group's diagonal block and every middle group against
-        the last group: ``merge = (a, n_last, n_first, F, M)``, with ``a`` the
-        last group's first row, ``F`` the copied rows and ``M`` their sum.
-        On 2-20-20-1 that is one 81×441 product per block in place of a
-        60×441 one, a 21×420 one and a 21×21 ``syrk``: 0.80 → 0.73 ms per
-        block of 500 patterns (the narrow 21×420 product ran at 18 GFLOP/s of
+        comes after at least one other, one product of the rows
+        [e; last group; first group] against all rows after the first group
+        gives, summed over the blocks, the part of Jᵀe after the first group,
+        the first group's off-diagonal block, the last group's diagonal block
+        and every middle group against the last group:
+        ``merge = (a, n_last, n_first, M)``, with ``a`` the last group's first
+        row and ``M`` the sum. For it J_bᵀ and e live in one array, ``ext`` =
+        [e; a copy of the last group's rows; J_bᵀ] (the sixth of the block's
+        buffers), so the first operand is its first 1 + n_last + n_first rows
+        and only the last group's rows are copied. On 2-20-20-1 that is one
+        82×441 product per block in place of a 60×441 one, a 21×420 one, a
+        21×21 ``syrk`` and most of Jᵀe's product: 0.80 → 0.73 ms per block of
+        500 patterns (the narrow 21×420 product ran at 18 GFLOP/s of
         multiply-adds, the merged one at 24).
         """
         plan = gram_plan(topo, N, self.block, self.pairs)
@@ -429,10 +448,16 @@ class Workspace:
             most = N * N if len(self.blocks) > 1 else 0
         elif len(plan) >= 2 and plan[-1][4] is None:
             a, n_last, n_first = plan[-1][0], N - plan[-1][0], plan[0][1] - plan[0][0]
-            rows = n_last + n_first
-            merge = (a, n_last, n_first, np.empty(rows * self.block * self.JT_cols_per_pattern),
-                     np.empty((rows, N - plan[0][1])))
+            rows = 1 + n_last + n_first
+            merge = (a, n_last, n_first, np.empty((rows, N - plan[0][1])))
             most = max(most, rows * (N - plan[0][1]))
+
+            def extend(bufs):
+                Y, S, Dl, JT, e, _ = bufs
+                ext = np.empty((1 + n_last + N, JT.shape[1]))
+                return Y, S, Dl, ext[1 + n_last:], ext[0], ext
+
+            self.full, self.tail = extend(self.full), extend(self.tail)
         for k, (r0, r1, bases, srcs, bufs) in enumerate(plan):
             merged_diag = merge is not None and k == len(plan) - 1
             end = N if merge is None or k == len(plan) - 1 else merge[0]
@@ -446,7 +471,7 @@ class Workspace:
         self._merge = merge
         self._sums = (sums, np.empty(0 if self.sp is not None else most))  # scipy adds in place
 
-    def _gram(self, JT, Y, first, topo) -> None:
+    def _gram(self, JT, Y, first, ext) -> None:
         """Add J_bᵀJ_b of the block whose Jᵀ is ``JT`` and node values ``Y`` to the running sums.
 
         Without groups: BLAS ``syrk`` of the whole of ``JT`` (into Q). Where
@@ -455,13 +480,11 @@ class Workspace:
         (about half the multiply-adds) and the rest are BLAS products of row
         ranges of ``JT`` (one of them merged, see :meth:`_plan`), each block
         formed once, into compact sums that :meth:`_place` writes into Q's
-        upper triangle after the last block.
+        upper triangle after the last block (``ext``: see :meth:`_plan`).
         The first block's products go straight into the sums; later ones are
         added to them, in place by scipy's BLAS (:data:`USE_SCIPY`), else
         through a scratch buffer.
         """
-        if self._gram_plan is None:
-            self._plan(JT.shape[0], topo)
         plan = self._gram_plan
         sums, scratch = self._sums
         sp = self.sp
@@ -503,14 +526,10 @@ class Workspace:
                     _add_product(sp, JT[r0:r1], JT[r1:end].T, off, first, scratch)
                 else:
                     _add_product(sp, JT[r1:end], JT[r0:r1].T, off, first, scratch)
-        if merge is not None:
-            a, n_last, n_first, F, Msum = merge
-            r1 = plan[0][1]
-            cols = JT.shape[1]
-            Fv = F[:(n_last + n_first) * cols].reshape(n_last + n_first, cols)
-            Fv[:n_last] = JT[a:]
-            Fv[n_last:] = JT[:r1]
-            _add_product(sp, Fv, JT[r1:].T, Msum, first, scratch)
+        if merge is not None:  # [e; last group; first group] against the rows after the first group
+            a, n_last, n_first, Msum = merge
+            ext[1:1 + n_last] = JT[a:]
+            _add_product(sp, ext[:1 + n_last + n_first], JT[n_first:].T, Msum, first, scratch)
 
     def _place(self, Q) -> None:
         """Write the summed pieces of :meth:`_gram` into Q's upper triangle (and diagonal)."""
@@ -530,10 +549,10 @@ class Workspace:
                 else:
                     engine.transpose(off, Q[r0:r1, r1:r1 + off.shape[0]])
         if self._merge is not None:
-            a, n_last, n_first, F, Msum = self._merge
+            a, n_last, n_first, Msum = self._merge
             r1 = plan[0][1]
-            Q[:r1, r1:] = Msum[n_last:]  # the first group against all later rows
-            last = Msum[:n_last]  # the last group against rows r1 … N − 1 (its own block included)
+            Q[:r1, r1:] = Msum[1 + n_last:]  # the first group against all later rows
+            last = Msum[1:1 + n_last]  # the last group against rows r1 … N − 1 (its own block included)
             Q[a:, a:] = last[:, a - r1:]
             if a > r1:
                 engine.transpose(last[:, :a - r1], Q[r1:a, a:])
@@ -545,56 +564,71 @@ class Workspace:
     def solve(self, mu: float) -> bool:
         """Δ = (JᵀJ + μI)⁻¹ Jᵀe into ``delta``; False when the system is singular.
 
-        LAPACK's Cholesky factorisation ``dpotrf``: in place through scipy when
-        it is installed, else through ``numpy.linalg.cholesky`` (which copies
-        the matrix in and out and clears a triangle: 0.7 ms more per try for
-        501 weights, README, Speed). The same test as
+        LAPACK's Cholesky factorisation ``dpotrf``, in place through scipy when
+        it is installed. The matrix is factored bordered by the right-hand
+        side g and a last diagonal entry of +inf::
+
+            [ Q + μI   g ]  =  [ L   0 ] [ Lᵀ  l ]       L l = g
+            [   gᵀ    ∞ ]     [ lᵀ  ∞ ] [ 0   ∞ ]
+
+        so the factorisation also does the forward substitution, at the
+        speed of its block products, and one triangular solve Lᵀ Δ = l
+        (``dtrsv``) is left; ∞ − lᵀl stays ∞ and touches nothing else. Against
+        ``dpotrf`` + ``dpotrs``: 1.33 instead of 1.39 ms per try for 501
+        weights. Without scipy: ``numpy.linalg.cholesky`` (which copies the
+        matrix in and out and clears a triangle: 0.7 ms more per try there,
+        README, Speed) and the compiled triangular solves. The same test as
         :func:`lmtrain.engine.cholesky_solve`: a pivot (the square of a
         diagonal entry of the Cholesky factor) not above n·eps times the
         largest diagonal entry counts as singular.
         """
-        A = self.A
-        K = A.shape[0]
-        np.copyto(A, self.Q)
-        A.flat[:: K + 1] += mu
-        dmax = float(np.max(np.diagonal(A)))
+        A, Q = self.A, self.Q
+        K = Q.shape[0]
+        dmax = float(np.max(np.diagonal(Q))) + mu  # the largest diagonal entry of Q + μI (rounding is monotone)
         if not (dmax > 0.0) or not math.isfinite(dmax):
             return False
-        rhs = self.rhs
+        b = self.e if self.small else self.g
         sp = self.sp
-        if sp is not None:
-            potrf, potrs = sp.dpotrf, sp.dpotrs
-            # A's upper triangle (Q holds no other) read column-major (A.T, no
-            # copy) is a lower one; dpotrf factors it there
-            c, info = potrf(A.T, lower=1, clean=0, overwrite_a=1)
+        if sp is not None and A.shape[0] == K + 1:
+            S = A[:K, :K]
+            np.copyto(S, Q)
+            A.flat[: (K + 1) * K: K + 2] += mu  # S's diagonal
+            A[:K, K] = b
+            A[K, K] = math.inf
+            # A's upper triangle read column-major (A.T, no copy) is a lower one;
+            # dpotrf factors it there, and L's last row l = L⁻¹b lands in A[:K, K]
+            c, info = sp.dpotrf(A.T, lower=1, clean=0, overwrite_a=1)
             if info != 0:
                 return False
-            d = np.diagonal(c)
+            d = np.diagonal(c)[:K]
             if not bool(np.all(d * d > K * _EPS * dmax)):  # False for NaN too
                 return False
-            np.copyto(rhs, self.e if self.small else self.g)
-            x, info = potrs(c, rhs, lower=1, overwrite_b=1)
-            if info != 0:
-                return False
-            if x is not rhs:
-                np.copyto(rhs, x.reshape(-1))
+            rhs = self.rhs
+            rhs[:K] = A[:K, K]
+            rhs[K] = 0.0  # the bordered factor's last unknown is 0/∞ = 0
+            x = sp.dtrsv(c, rhs, lower=1, trans=1, overwrite_x=1)
+            x = x[:K]
         else:
+            S = A[:K, :K]
+            np.copyto(S, Q)
+            S.flat[:: A.shape[0] + 1] += mu
             try:
-                L = np.linalg.cholesky(A.T)  # reads the lower triangle of Aᵀ: A's upper one
+                L = np.linalg.cholesky(S.T)  # reads the lower triangle of Sᵀ: S's upper one
             except np.linalg.LinAlgError:
                 return False
             d = np.diagonal(L)
             if not bool(np.all(d * d > K * _EPS * dmax)):  # False for NaN too
                 return False
-            np.copyto(rhs, self.e if self.small else self.g)
-            engine.cholesky_solve_lower(L, rhs)
+            x = self.rhs[:K]
+            np.copyto(x, b)
+            engine.cholesky_solve_lower(L, x)
         if self.small:  # Δ = Jᵀ(JJᵀ + μI)⁻¹e
             if sp is not None:
-                _gemv(sp, self.JT, rhs, self.delta, False)
+                _gemv(sp, self.JT, x, self.delta, False)
             else:
-                np.matmul(self.JT, rhs, out=self.delta)
+                np.matmul(self.JT, x, out=self.delta)
         else:
-            np.copyto(self.delta, rhs)
+            np.copyto(self.delta, x)
         return bool(np.all(np.isfinite(self.delta)))
 
 
