@@ -23,11 +23,11 @@ Here every iteration instead
 
 Every BLAS and LAPACK call goes through scipy's wrappers when scipy is
 installed (in place: ``dgemm``/``dsyrk``/``dgemv`` adding into their sums,
-``dpotrf``/``dpotrs``), else through NumPy (``matmul``,
+``dpotrf`` on the system bordered by its right-hand side, then ``dtrsv``), else through NumPy (``matmul``,
 ``numpy.linalg.cholesky`` and the triangular solves in compiled code): one
 BLAS library either way (:data:`USE_SCIPY`).
 
-Memory is that of one block (B·M·N for J_b, at most 2 MB, B × nodes for the
+Memory is that of one block (B·M·N for J_b, at most 1 MB, B × nodes for the
 node values, or those of every block when they take at most 8 MB) plus the
 N×N system, the pair products' buffers (at most 32 MB) and the running sums of
 the blocks' Gram pieces (at most N² more), whatever P is. Python runs once per
@@ -60,14 +60,16 @@ _MIN_STEP = int(StopReason.MIN_STEP)
 _MU_MAX = int(StopReason.MU_MAX)
 _SINGULAR = int(StopReason.SINGULAR)
 
-#: entries of one Jacobian block J_b at most (2**18 doubles = 2 MB): big enough
+#: entries of one Jacobian block J_b at most (2**17 doubles = 1 MB): big enough
 #: for BLAS to run at full speed on a block, small enough that the block stays in
 #: the core's caches from the Jacobian to the products, and memory stays flat.
-#: On the 2,000-point regression (2-20-20-1, one BLAS thread), with the products
-#: added into their sums in place: four blocks of 500 patterns took 13.4–13.9 ms
-#: per iteration, one of 2,000 (8 MB) 14.4–15.0; blocks of 125 to 500 patterns
-#: were level. On 100,000 points 2 MB and 8 MB blocks were level.
-BLOCK_ENTRIES = 1 << 18
+#: On the 2,000-point regression (2-20-20-1), with the products added into their
+#: sums in place: four blocks of 500 patterns took 13.4–13.9 ms per iteration,
+#: one of 2,000 (8 MB) 14.4–15.0. Once J_bᵀ and e shared one array with the
+#: merged product's rows, eight blocks of 250 were 2.0–2.2 % faster than four of
+#: 500 (one BLAS thread and two), blocks of 125 1 % slower; on 100,000 points
+#: 1 MB, 2 MB and 8 MB blocks were level.
+BLOCK_ENTRIES = 1 << 17
 
 _EPS = 2.220446049250313e-16
 
@@ -182,7 +184,8 @@ def block_patterns(P: int, M: int, N: int, entries: int | None = None) -> int:
 
     Equal blocks: 2,000 patterns in blocks of at most 523 are four of 500
     rather than three of 523 and one of 431 (3–4 % faster per iteration, as
-    the pair products then run in chunks of equal width too). A block whose
+    the pair products then run in chunks of equal width too; in blocks of at
+    most 261, eight of 250). A block whose
     rows would be a multiple of 4 KB long (B·M a multiple of 512) is made 8
     patterns shorter: rows that far apart fall into the same few cache sets
     and evict each other. Blocks of 2,048 patterns of the 100,000-point
@@ -436,9 +439,10 @@ class Workspace:
         buffers), so the first operand is its first 1 + n_last + n_first rows
         and only the last group's rows are copied. On 2-20-20-1 that is one
         82×441 product per block in place of a 60×441 one, a 21×420 one, a
-        21×21 ``syrk`` and most of Jᵀe's product: 0.80 → 0.73 ms per block of
-        500 patterns (the narrow 21×420 product ran at 18 GFLOP/s of
-        multiply-adds, the merged one at 24).
+        21×21 ``syrk`` and most of Jᵀe's product (without e and the copy of
+        the first group's rows: 0.80 → 0.73 ms per block of 500 patterns; the
+        narrow 21×420 product ran at 18 GFLOP/s of multiply-adds, the merged
+        one at 24).
         """
         plan = gram_plan(topo, N, self.block, self.pairs)
         sums, most = [], 0
@@ -636,7 +640,7 @@ class Workspace:
 #: this many bytes, for the next call on the same network and data shape (0: never).
 #: Allocating one costs more than the arrays' sizes suggest: each first touch of
 #: their pages is a page fault, ~2,000 of them (9 MB) for the 2,000-point
-#: regression, and the 2 MB arrays come back from the system afresh every time.
+#: regression, and arrays of 1 MB and more come back from the system afresh every time.
 #: Reusing it made ``lmtrain.train`` 4 % faster per iteration there (two trials
 #: of nine iterations per call).
 KEEP_BYTES = 64 << 20
