@@ -737,7 +737,9 @@ def main(argv=None) -> int:
           f"load average (1 min) at start: {_load()}")
     print(f"  python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
           f"scipy {scipy.__version__}; BLAS threads: {ctx['blas']}; lmtrain trial threads: {ctx['threads']}")
-    print(f"  each time is the best of {args.repeat} run(s) ({ROUNDS}, round-robin, for the parity-3 lmtrain rows); "
+    regression = args.repeat if args.quick else max(REGRESSION_ROUNDS, args.repeat)
+    print(f"  each time is the best of {args.repeat} run(s) ({ROUNDS}, round-robin, for the parity-3 lmtrain rows; "
+          f"{regression}, lmtrain and NumPy alternating, for the 2,000-point rows); "
           f"'per success' = all time spent / successful trials")
     res = {}
     res["parity3"] = _parity3(ctx)
