@@ -434,6 +434,27 @@ def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
     assert not ws.solve(0.1)
 
 
+def test_blocked_solve_numpy_branch_on_a_bordered_buffer():
+    """A workspace made with scipy (its system buffer bordered, (K+1)×(K+1)) that then solves
+    with NumPy adds μ to the diagonal of the K×K system, not along another stride."""
+    pytest.importorskip("scipy.linalg")
+    net = REG_NET
+    X, D = _regression(60)
+    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights)
+    K = ws.Q.shape[0]
+    assert ws.sp is not None and ws.A.shape == (K + 1, K + 1)
+    w = net.init_weights(4)
+    ws.accumulate(w, XT, DT, net.topology)
+    ws.sp = None
+    J = net.jacobian(w, X)
+    e = (D - net.forward(w, X)).ravel()
+    for mu in (1e-3, 10.0):
+        assert ws.solve(mu)
+        ref = np.linalg.solve(J.T @ J + mu * np.eye(K), J.T @ e)
+        np.testing.assert_allclose(ws.delta, ref, rtol=1e-7, atol=1e-10 * np.abs(ref).max())
+
+
 def test_blocked_accumulation_matches_numpy_with_a_short_last_block(cholesky):
     X, D = _regression(53)  # more patterns than the 37 weights: JᵀJ, built in blocks
     net = REG_NET

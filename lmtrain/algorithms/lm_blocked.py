@@ -615,7 +615,7 @@ class Workspace:
         else:
             S = A[:K, :K]
             np.copyto(S, Q)
-            S.flat[:: A.shape[0] + 1] += mu
+            S.flat[:: K + 1] += mu  # (flat indexes S as K×K, whatever its strides)
             try:
                 L = np.linalg.cholesky(S.T)  # reads the lower triangle of Sᵀ: S's upper one
             except np.linalg.LinAlgError:
