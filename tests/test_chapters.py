@@ -26,7 +26,7 @@ from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 import lmtrain as lm  # noqa: E402
 from lmtrain import experiments as ex  # noqa: E402
 from lmtrain import plotting  # noqa: E402
-from lmtrain._cmd_reproduce import ORDER, chapters_dir, discover, load  # noqa: E402
+from lmtrain.cli.reproduce import ORDER, chapters_dir, discover, load  # noqa: E402
 
 CHAPTERS = chapters_dir()
 FOUND = dict(discover(CHAPTERS))

@@ -12,7 +12,7 @@ import re
 import pytest
 
 import lmtrain as lm
-from lmtrain._cmd_compare import parse_spec
+from lmtrain.cli.compare import parse_spec
 from lmtrain.cli import main
 from lmtrain.experiments import compare, summary_table
 

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import lmtrain as lm  # noqa: E402
-from lmtrain._cmd_reproduce import chapters_dir, load  # noqa: E402
+from lmtrain.cli.reproduce import chapters_dir, load  # noqa: E402
 from lmtrain.experiments import run_trials, trial_weights  # noqa: E402
 
 CHAPTERS = chapters_dir()

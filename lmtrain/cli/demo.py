@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def _run(args) -> int:
-    from . import datasets, experiments, mlp
+    from .. import datasets, experiments, mlp
 
     X, D = datasets.parity(3)
     net = mlp([3, 3, 1], activation="bipolar", gain=0.5)

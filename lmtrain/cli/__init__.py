@@ -1,7 +1,9 @@
 """Command line: ``lmtrain <command>``.
 
-Each command lives in its own module exposing ``register(subparsers)``, which
-adds a sub-parser whose ``func(args) -> int`` runs it. Bad user input raises
+Each command lives in its own module of this package exposing
+``register(subparsers)``, which adds a sub-parser whose ``func(args) -> int``
+runs it; the modules import only :mod:`._common` from here, so this package
+imports them and never the other way round. Bad user input raises
 :class:`UsageError` (or ``ValueError``/``TypeError``/``OSError`` from our
 validation), reported as one line on stderr with exit status 2 — never a
 traceback.
@@ -10,20 +12,17 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Sequence
 
-#: modules that each register one or more sub-commands
-COMMAND_MODULES = ["lmtrain._cmd_demo", "lmtrain._cmd_reproduce"]
-COMMAND_MODULES.append("lmtrain._cmd_fit")
-COMMAND_MODULES.append("lmtrain._cmd_trace")
-COMMAND_MODULES.append("lmtrain._cmd_compare")
+from . import compare, demo, fit, reproduce, trace
+from ._common import UsageError
 
+#: modules that each register one or more sub-commands, in the order of ``lmtrain -h``
+COMMAND_MODULES = [demo, reproduce, fit, trace, compare]
 
-class UsageError(Exception):
-    """A problem with what the user asked for: reported in one line, exit 2."""
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,8 +35,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lmtrain", description="Levenberg–Marquardt training for neural networks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from .cli import UsageError
+from ._common import UsageError
 
 _PREVIEW = 8  # column names shown in a message before "..."
 
@@ -108,7 +108,7 @@ def columns(path: str, header, data, names) -> np.ndarray:
 
 
 def _write_output(text: str, out) -> None:
-    from .io import atomic_write_text
+    from ..io import atomic_write_text
 
     if out is None:
         sys.stdout.write(text)
@@ -138,8 +138,8 @@ def _fmt(v) -> str:
 
 # --------------------------------------------------------------------- train
 def _train(args) -> int:
-    from . import activations, io
-    from .estimators import LMClassifier, LMRegressor
+    from .. import activations, io
+    from ..estimators import LMClassifier, LMRegressor
 
     if args.target is None:
         header, _ = read_table(args.data)
@@ -198,8 +198,8 @@ def _train(args) -> int:
 
 # ------------------------------------------------------------------- predict
 def _predict(args) -> int:
-    from . import io
-    from .estimators import LMClassifier, LMRegressor, Model
+    from .. import io
+    from ..estimators import LMClassifier, LMRegressor, Model
 
     if args.out is not None:
         _check_writable(args.out)
@@ -256,8 +256,8 @@ def _csv_cell(text: str) -> str:
 
 # ------------------------------------------------------------------ register
 def register(sub) -> None:
-    from .algorithms import ALGORITHMS
-    from .estimators import TOPOLOGIES
+    from ..algorithms import ALGORITHMS
+    from ..estimators import TOPOLOGIES
 
     p = sub.add_parser("train", help="train a network on a CSV table and save it",
                        description="Train a network on the columns of a CSV table (header row required) and "

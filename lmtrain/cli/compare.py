@@ -21,7 +21,7 @@ import io
 import math
 import os
 
-from .cli import UsageError
+from ._common import UsageError
 
 DEFAULT_ALGORITHMS = ["ebp:alpha=1", "newton", "gauss_newton", "lm"]
 #: iterations of error history kept per trial for the plot (trials × this × 8 bytes)
@@ -48,7 +48,7 @@ def _value(text: str):
 
 def parse_spec(spec: str) -> tuple[str, dict]:
     """``"lm:mu=0.1,mu_inc=5"`` → ``("lm", {"mu": 0.1, "mu_inc": 5})``."""
-    from .algorithms import ALGORITHMS
+    from ..algorithms import ALGORITHMS
 
     name, _, rest = spec.partition(":")
     name = name.strip()
@@ -69,7 +69,7 @@ def parse_spec(spec: str) -> tuple[str, dict]:
 
 
 def _network(args):
-    from . import network
+    from .. import network
 
     sizes = args.sizes
     if len(sizes) < 2 or sizes[-1] != 1:
@@ -114,8 +114,8 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
     """
     from matplotlib.figure import Figure
 
-    from .experiments import summary_table
-    from .plotting import plot_error_curves
+    from ..experiments import summary_table
+    from ..plotting import plot_error_curves
 
     n = len(results)
     cols = min(n, 4)
@@ -137,11 +137,11 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
 
 
 def _run(args) -> int:
-    from . import datasets
-    from ._cmd_fit import _check_writable
-    from .algorithms import resolve_options
-    from .experiments import compare, summary_table
-    from .io import atomic_write_text
+    from .. import datasets
+    from .fit import _check_writable
+    from ..algorithms import resolve_options
+    from ..experiments import compare, summary_table
+    from ..io import atomic_write_text
 
     if args.trials < 1:
         raise UsageError(f"--trials must be at least 1, got {args.trials}")

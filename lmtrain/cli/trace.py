@@ -5,9 +5,9 @@ from __future__ import annotations
 
 
 def _run(args) -> int:
-    from . import datasets, network
-    from .cli import UsageError
-    from .trace import trace
+    from .. import datasets, network
+    from ._common import UsageError
+    from ..trace import trace
 
     if len(args.sizes) < 2:
         raise UsageError("--sizes needs at least an input and an output size, e.g. --sizes 3 3 1")

@@ -32,14 +32,14 @@ def chapters_dir(explicit=None) -> Path:
     Raises ``UsageError`` (one line, exit 2) when it cannot be found, e.g. after
     a non-editable install that copied only the package.
     """
-    from .cli import UsageError
+    from ._common import UsageError
 
     if explicit is not None:
         path = Path(explicit)
         if not path.is_dir():
             raise UsageError(f"--chapters {explicit}: no such folder")
         return path.resolve()
-    path = Path(__file__).resolve().parent.parent / "chapters"
+    path = Path(__file__).resolve().parents[2] / "chapters"
     if not path.is_dir():
         raise UsageError(
             f"cannot find the chapter scripts (looked for {path}); install from a clone with "
@@ -85,7 +85,7 @@ def _show(path: Path) -> str:
 
 
 def _run(args) -> int:
-    from .cli import UsageError
+    from ._common import UsageError
 
     folder = chapters_dir(args.chapters)
     scripts = discover(folder)
