@@ -11,10 +11,13 @@ iteration is the chapter's (eq. 12.25, Fig. 12.5)::
 
 with μ divided by ``mu_dec`` after a step that lowers E and multiplied by
 ``mu_inc`` after one that raises it. :func:`curve_fit` does **not** hold a copy
-of that rule: each try's μ decision is :func:`lmtrain.algorithms.lm.decide`
-and each damped solve is :func:`lmtrain.engine.damped_step` on :func:`gram`
-of J, the compiled functions the network trainer calls, with the same packed
-options. Only the iteration loop is Python, because the model is Python.
+of that rule, nor of the loop around it: a curve model is one more workspace
+of :mod:`lmtrain.algorithms` (:class:`_CurveWork`: its Jacobian, its solve by
+:func:`lmtrain.kernels.damped_step`, its trial errors), and the rules of
+Table 12.1 run on it unchanged — LM's try loop :func:`lmtrain.algorithms.lm.tries`,
+the iteration loop with its stop checks, callbacks and progress line —
+interpreted rather than compiled, because the model is Python. So
+``algorithm=`` takes every rule the network trainer takes.
 
 J comes from ``jac(x, p)`` (the model's derivative ∂f/∂p; its sign is flipped
 here) or, without it, from central differences with step
@@ -36,17 +39,16 @@ cannot determine) or when n ≤ k.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from . import engine
+from . import kernels
 from ._validation import as_float_array, check_number
-from .algorithms import IterationRecord, lm, pack_options, resolve_options
+from .algorithms import IterationRecord, get_algorithm, train_workspace
 from .monitor import ProgressLine
-from .result import History, StopReason, TrainResult
+from .result import TrainResult
 
 __all__ = ["CurveFitResult", "curve_fit"]
 
@@ -89,12 +91,8 @@ class CurveFitResult:
 
     @property
     def success(self) -> bool:
-        """True when the fit stopped at a stationary point or met the goal.
-
-        Unlike network training (where only the goal counts), a curve fit has
-        usually converged when the gradient or the step vanished.
-        """
-        return self.result.stop_reason in (StopReason.GOAL, StopReason.MIN_GRAD, StopReason.MIN_STEP)
+        """True when the fit converged: the goal, or a vanished gradient or step (``result.success``)."""
+        return self.result.success
 
     @property
     def error(self) -> float:
@@ -122,6 +120,8 @@ class _Problem:
         self.n_eval += 1
         with np.errstate(all="ignore"):
             f = self.model(self.x, p.copy())
+        if np.iscomplexobj(f):
+            raise TypeError(f"model(x, p) returned complex values {where}; it must return real numbers")
         try:
             f = np.asarray(f, dtype=np.float64)
         except (TypeError, ValueError):
@@ -162,13 +162,77 @@ class _Problem:
         return J
 
 
-def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=None, absolute_sigma: bool = False,
-              diff_step: float | None = None, xtol: float = 1e-10, callback: Callable[[IterationRecord], bool | None] | None = None,
-              progress=False, **options) -> CurveFitResult:
-    """Fit ``model(x, p)`` to ``y`` by Levenberg–Marquardt (eq. 12.25, Fig. 12.5).
+def _half_sse(e) -> float:
+    """½ e·e, with inf for a residual that overflowed or is NaN (a try that E cannot accept)."""
+    with np.errstate(all="ignore"):
+        E = 0.5 * float(e @ e)
+    return E if not math.isnan(E) else math.inf
+
+
+class _CurveWork:
+    """A curve model as a workspace of :mod:`lmtrain.algorithms`: the operations its rules ask for.
+
+    ``e`` and ``J`` are the residuals and Jacobian at the current parameters;
+    the trial's residuals are kept until the trial is accepted.
+    """
+
+    def __init__(self, prob: _Problem, k: int, n: int):
+        self.prob = prob
+        self.small = n < k  # solve the n-sized system JJᵀ + μI
+        K = min(n, k)
+        self.G = np.empty((K, K) if not self.small else (n, n))
+        self.g, self.gt, self.delta, self.wt, self.v = (np.zeros(k) for _ in range(5))
+        self.flags = np.zeros(1, np.int64)
+        self.e = self.et = self.J = None
+
+    def error_at(self, p) -> float:
+        self.e = self.prob.residuals(p, "at p0" if self.e is None else "at the current parameters")
+        return _half_sse(self.e)
+
+    def linearize(self, p) -> float:
+        self.J = J = self.prob.jacobian(p, self.e)
+        np.matmul(J.T, self.e, out=self.g)
+        if self.small:
+            kernels.gram(J, self.G)
+        else:
+            kernels.gram(np.ascontiguousarray(J.T), self.G)  # JᵀJ: the Gram matrix of J's columns
+        return float(np.sqrt(self.g @ self.g))
+
+    def solve(self, mu) -> bool:
+        if self.small:
+            return bool(kernels.damped_step(self.G, self.e, mu, self.J, self.delta))
+        return bool(kernels.damped_step(self.G, self.g, mu, _NO_J, self.delta))
+
+    def trial_error(self, p, E, cut) -> float:
+        np.subtract(p, self.delta, out=self.wt)
+        self.et = self.prob.residuals(self.wt, "at a trial point")
+        return _half_sse(self.et)
+
+    def accept(self, p) -> None:
+        p[:] = self.wt
+        self.e = self.et
+
+    def gradient(self, p) -> float:
+        self.J = self.prob.jacobian(p, self.e)
+        np.matmul(self.J.T, self.e, out=self.g)
+        return float(np.sqrt(self.g @ self.g))
+
+    def gradient_at(self, p, out) -> None:
+        e = self.prob.residuals(p, "in a Hessian difference")
+        np.matmul(self.prob.jacobian(p, e).T, e, out=out)
+
+
+_NO_J = np.empty((0, 0))
+
+
+def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, algorithm: str = "lm", sigma=None,
+              absolute_sigma: bool = False, diff_step: float | None = None, xtol: float = 1e-10,
+              callback: Callable[[IterationRecord], bool | None] | None = None, progress=False,
+              **options) -> CurveFitResult:
+    """Fit ``model(x, p)`` to ``y`` by Levenberg–Marquardt (eq. 12.25, Fig. 12.5), or another rule of Table 12.1.
 
     Minimises E = ½ Σ ((y − model(x, p)) / σ)² over p from ``p0``, with the
-    μ rule and damped solve of network training (see the module text).
+    rules, μ loop and solve of network training (see the module text).
 
     Parameters
     ----------
@@ -184,6 +248,9 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=N
     jac : callable, optional
         ``jac(x, p) -> (n_points, k)``: derivatives of the **model**, ∂f/∂p.
         Default: central differences.
+    algorithm : {"lm", "gauss_newton", "newton", "ebp"}
+        The update rule (default LM). Newton's Hessian is the central
+        difference of the gradient Jᵀe.
     sigma : array_like, optional
         Per-point uncertainties (positive, broadcastable to y); residuals are
         divided by them.
@@ -203,18 +270,19 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=N
     progress : bool, None or file-like
         Progress line as in :func:`lmtrain.train` (default False).
     **options
-        Those of ``lm.train(..., algorithm="lm")``, same meaning and defaults:
-        ``goal`` (0), ``max_iter`` (1000), ``min_grad`` (1e-10), ``min_step``
-        (0, absolute), ``max_time`` (inf), ``mu`` (0.01), ``mu_inc`` (10),
-        ``mu_dec`` (10), ``mu_min`` (1e-20), ``mu_max`` (1e10), ``max_tries``
-        (5) — except ``strict``, which defaults to **True** here: a try that
-        raises E is never taken. ``strict=False`` gives Fig. 12.5's forced
-        step after ``max_tries`` failures, which can throw a curve fit far
-        off (see ``chapters/curve_exponential.py``).
+        Those of ``lm.train(..., algorithm=...)``, same meaning and defaults
+        (LM: ``goal``, ``error``, ``max_iter`` (1000), ``min_grad`` (1e-10),
+        ``min_step``, ``max_time``, ``mu`` (0.01), ``mu_inc``, ``mu_dec``,
+        ``mu_min``, ``mu_max``, ``max_tries`` (5)) — except LM's ``strict``,
+        which defaults to **True** here: a try that raises E is never taken.
+        ``strict=False`` gives Fig. 12.5's forced step after ``max_tries``
+        failures, which can throw a curve fit far off (see
+        ``chapters/curve_exponential.py``).
 
     Returns
     -------
     CurveFitResult
+        ``result.stop_reason`` is ``DIVERGED`` when E is not finite at ``p0``.
 
     Examples
     --------
@@ -230,6 +298,7 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=N
         raise TypeError(f"jac must be callable as jac(x, p) or None, got {type(jac).__name__}")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable or None")
+    spec = get_algorithm(algorithm)
     p = as_float_array(p0, "p0", 1).copy()
     y = as_float_array(y, "y", tuple(range(0, 33)))
     if y.ndim == 0:
@@ -249,110 +318,26 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, sigma=N
     if not isinstance(absolute_sigma, (bool, np.bool_)):
         raise TypeError(f"absolute_sigma must be True or False, got {absolute_sigma!r}")
     h = DIFF_STEP if diff_step is None else check_number(diff_step, "diff_step", low=0.0, low_open=True, high=1.0)
-    xtol = check_number(xtol, "xtol", low=0.0)
-    options.setdefault("strict", True)
+    options["xtol"] = check_number(xtol, "xtol", low=0.0)
+    if spec.key == "lm":
+        options.setdefault("strict", True)
     if "jacobian" in options:  # the network trainer's J storage choice; a curve model has no network
         raise TypeError("curve_fit: option 'jacobian' does not apply (pass the model's Jacobian as jac=)")
     try:
-        o = resolve_options("lm", options)
+        o = spec.resolve(options)
     except TypeError as exc:
         raise TypeError(f"curve_fit: {exc}") from None
-    fopt, iopt = pack_options(o)
-    prog = ProgressLine.from_option(progress)
-
     prob = _Problem(model, x, y, jac, w, h)
-    e = prob.residuals(p, "at p0")
-    if not np.all(np.isfinite(e)):
-        raise ValueError(f"model(x, p0) returned NaN or infinite values (p0 = {p.tolist()})")
-    E = 0.5 * float(e @ e)
-    E0 = E
-    mu = o["mu"]
-    k_par = p.shape[0]
-    small = n < k_par
-    K = min(n, k_par)
-    G = np.empty((K, K))
-    A = np.empty((K, K))
-    rhs = np.empty(K)
-    delta = np.empty(k_par)
-    rec = {name: [] for name in ("error", "mu", "gradient_norm", "rejected", "forced", "time")}
-    t0 = time.perf_counter()
-    k = 0
-    status = -1
-    while True:
-        # the loop's stop checks, in the order of lmtrain.algorithms._loop.run
-        if E <= o["goal"]:
-            status = int(StopReason.GOAL)
-            break
-        if k >= o["max_iter"]:
-            status = int(StopReason.MAX_ITER)
-            break
-        if time.perf_counter() - t0 >= o["max_time"]:
-            status = int(StopReason.MAX_TIME)
-            break
+    result = train_workspace(spec, o, p, _CurveWork(prob, p.shape[0], n), (y.reshape(-1) * w).reshape(-1, 1),
+                             callback=callback, progress=ProgressLine.from_option(progress))
+    p = result.weights
+    e = prob.residuals(p, "at the solution")
+    if np.all(np.isfinite(e)):
         J = prob.jacobian(p, e)
-        g = J.T @ e
-        gn = float(np.sqrt(g @ g))
-        if gn <= o["min_grad"]:
-            status = int(StopReason.MIN_GRAD)
-            break
-        engine.gram(J, G, small)
-        rejected, t, status = 0, 0, -1
-        while True:  # the tries of one iteration, as lmtrain.algorithms.lm.step
-            mu_used = mu
-            Et = math.inf
-            pt = et = None
-            if engine.damped_step(J, e, g, G, small, mu, A, rhs, delta):
-                pt = p - delta
-                et = prob.residuals(pt, "at a trial point")
-                with np.errstate(all="ignore"):
-                    Et = 0.5 * float(et @ et)
-                if math.isnan(Et):
-                    Et = math.inf
-            action, mu = lm.decide(E, Et, mu, t, fopt, iopt)
-            if action == lm.ACCEPT or action == lm.FORCE:
-                p, e, E = pt, et, Et
-                if action == lm.ACCEPT:
-                    dn = float(np.sqrt(delta @ delta))
-                    if dn <= o["min_step"] or dn <= xtol * (xtol + float(np.sqrt(p @ p))):
-                        status = int(StopReason.MIN_STEP)
-                break
-            rejected += 1
-            if action == lm.STOP:
-                status = int(StopReason.MU_MAX)
-                break
-            if action == lm.KEEP:
-                break
-            t += 1
-        k += 1
-        elapsed = time.perf_counter() - t0
-        for name, value in (("error", E), ("mu", mu_used), ("gradient_norm", gn), ("rejected", rejected),
-                            ("forced", action == lm.FORCE), ("time", elapsed)):
-            rec[name].append(value)
-        if prog is not None:
-            prog.update(k, E, mu_used, gn)
-        if callback is not None:
-            r = IterationRecord(k, E, mu_used, gn, rejected, action == lm.FORCE, elapsed, p.copy())
-            if callback(r) and status == -1:
-                status = int(StopReason.USER_STOP)
-        if status != -1:
-            if E <= o["goal"]:
-                status = int(StopReason.GOAL)
-            break
-    elapsed = time.perf_counter() - t0
-    end = getattr(callback, "on_train_end", None)
-    if callable(end):
-        end(StopReason(status))
-    if prog is not None:
-        prog.record(k, E, rec["mu"][-1] if k else math.nan, rec["gradient_norm"][-1] if k else math.nan)
-        prog.close(StopReason(status).message)
-
-    history = History(np.array(rec["error"], float), np.array(rec["mu"], float),
-                      np.array(rec["gradient_norm"], float), np.array(rec["rejected"], np.int64),
-                      np.array(rec["forced"], bool), np.array(rec["time"], float))
-    result = TrainResult(weights=p.copy(), stop_reason=StopReason(status), iterations=k, error=E, initial_error=E0,
-                         history=history, algorithm="lm", elapsed=elapsed, options=o)
-    J = prob.jacobian(p, e)
-    cov = _covariance(J, E, absolute_sigma)
+        cov = _covariance(J, result.error, absolute_sigma)
+    else:  # diverged at p0: no linearisation to report
+        J = np.full((n, p.shape[0]), np.nan)
+        cov = np.full((p.shape[0], p.shape[0]), np.nan)
     with np.errstate(invalid="ignore"):
         stderr = np.sqrt(np.diag(cov))
     resid = (y.reshape(-1) - prob.values(p, "at the solution")).reshape(y.shape)

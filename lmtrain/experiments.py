@@ -1,4 +1,4 @@
-"""Seeded multi-trial experiments (§12.4): success rate, iterations, time.
+"""Seeded multi-trial experiments (§12.4): how many trials reach the goal, in how many iterations, how fast.
 
 Trial i starts from ``net.init_weights(SeedSequence(seed).spawn(trials)[i])``,
 so any trial can be replayed alone with :func:`trial_weights` and
@@ -7,8 +7,13 @@ so any trial can be replayed alone with :func:`trial_weights` and
 * :func:`run_trials` — many trials of one algorithm in one compiled call;
 * :func:`compare` — several algorithms (or settings) from the *same* initial
   weights, as in Table 12.2;
-* :func:`summary_table` — rows (success rate, mean iterations of the
-  successful trials, mean time per trial, stop reasons) for Markdown or CSV.
+* :func:`summary_table` — rows (the fraction of trials that reached the goal,
+  their mean iterations, the mean time per trial, stop reasons) for Markdown
+  or CSV.
+
+Table 12.2 counts a trial as a success when it **reached the goal**
+(``TrialSummary.reached_goal``, ``goal_rate``); ``success`` and
+``success_rate`` count the trials that converged, as ``TrainResult.success``.
 
 Long runs show a progress line on stderr when stderr is a terminal, and are
 silent otherwise (logs, pipes, tests) or with ``progress=False``.
@@ -25,12 +30,11 @@ from typing import Mapping
 
 import numpy as np
 
-from . import monitor
+from . import algorithms, monitor
 from ._validation import as_inputs, as_targets, check_number
-from .algorithms import _batch, _lanes, get_algorithm, initial_mu, pack_options, resolve_options
-from .algorithms import _options as O
+from .algorithms import get_algorithm
 from .network import Network
-from .result import StopReason
+from .result import StopReason, TrainingInterrupted
 
 
 def trial_weights(net: Network, trials: int, seed=0) -> np.ndarray:
@@ -60,23 +64,36 @@ class TrialSummary:
     wall_time: float = 0.0
     extra: dict = field(default_factory=dict)
     label: str = ""  # name given by :func:`compare` (or ``run_trials(label=...)``)
+    n_residuals: int = 0  # P·M, the number of errors per trial
 
     @property
     def trials(self) -> int:
         return len(self.stop_reason)
 
     @property
-    def success(self) -> np.ndarray:
+    def reached_goal(self) -> np.ndarray:
+        """Per trial: it stopped at E ≤ goal (Table 12.2's criterion of success)."""
         return self.stop_reason == int(StopReason.GOAL)
 
     @property
+    def success(self) -> np.ndarray:
+        """Per trial: it converged (goal, or a vanished gradient or step), as ``TrainResult.success``."""
+        return np.isin(self.stop_reason, [int(StopReason.GOAL), int(StopReason.MIN_GRAD), int(StopReason.MIN_STEP)])
+
+    @property
+    def goal_rate(self) -> float:
+        """The fraction of trials that reached the goal: the "success rate" of Table 12.2."""
+        return float(np.mean(self.reached_goal))
+
+    @property
     def success_rate(self) -> float:
+        """The fraction of trials that converged (:attr:`success`); Table 12.2 counts :attr:`goal_rate`."""
         return float(np.mean(self.success))
 
     @property
     def mean_iterations(self) -> float:
-        """Mean iterations of the successful trials (NaN when none succeeded)."""
-        s = self.success
+        """Mean iterations of the trials that reached the goal (NaN when none did)."""
+        s = self.reached_goal
         return float(np.mean(self.iterations[s])) if s.any() else float("nan")
 
     @property
@@ -86,8 +103,19 @@ class TrialSummary:
 
     @property
     def mean_time_success(self) -> float:
-        s = self.success
+        """Mean time of the trials that reached the goal (NaN when none did)."""
+        s = self.reached_goal
         return float(np.mean(self.time[s])) if s.any() else float("nan")
+
+    @property
+    def mse(self) -> np.ndarray:
+        """Per trial, the final error as Σe²/(P·M)."""
+        return 2.0 * self.error / self.n_residuals if self.n_residuals else np.full(self.trials, np.nan)
+
+    @property
+    def sse(self) -> np.ndarray:
+        """Per trial, the final error as Σe²."""
+        return 2.0 * self.error
 
     @property
     def stop_counts(self) -> dict:
@@ -95,7 +123,7 @@ class TrialSummary:
 
     def __repr__(self):
         return (
-            f"TrialSummary({self.algorithm}: {self.trials} trials, success {100 * self.success_rate:.0f}%, "
+            f"TrialSummary({self.algorithm}: {self.trials} trials, reached the goal {100 * self.goal_rate:.0f}%, "
             f"mean iterations {self.mean_iterations:.2f}, mean time {1e3 * self.mean_time:.3f} ms, "
             f"stops {self.stop_counts})"
         )
@@ -158,16 +186,9 @@ def _chunks(total: int, enabled: bool, first: int = 1):
         size = first * math.ceil(size / first)
 
 
-def _first_chunk(code: int, P: int, parallel: bool) -> int:
-    """The smallest span worth one call: every thread busy, and EBP's lanes full where they apply."""
-    threads = _batch.threads() if parallel else 1
-    per_thread = _lanes.MAX_LANES if code == O.EBP and _lanes.lanes(P, _lanes.MAX_LANES) > 1 else 8
-    return threads * per_thread
-
-
 def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, seed=0, *,
                w0=None, history: int = 1000, parallel: bool = True, progress: bool = True,
-               label: str | None = None, **options) -> TrialSummary:
+               label: str | None = None, kernels: str = "fast", **options) -> TrialSummary:
     """Run ``trials`` seeded trials of one algorithm inside compiled code.
 
     Parameters
@@ -187,7 +208,7 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
         Spread trials over the cores (results identical to ``parallel=False``).
         EBP trials on a few patterns (at most 16) also run side by side,
         8–32 in the lanes of one vectorised pass, with results identical to
-        running them one at a time (see :mod:`lmtrain.algorithms._lanes`).
+        running them one at a time (see :mod:`lmtrain.algorithms._fast.lanes`).
     progress : bool
         Show ``label: done/total trials`` on stderr while running, only when
         stderr is a terminal and once the run has lasted a second. The trials
@@ -195,18 +216,28 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
         because trials are independent.
     label : str, optional
         Name for the progress line and ``TrialSummary.label`` (default: the algorithm).
+    kernels : {"fast", "plain"}
+        As for :func:`lmtrain.train`.
 
     Returns
     -------
     TrialSummary
+
+    Raises
+    ------
+    lmtrain.TrainingInterrupted
+        On Ctrl-C: queued trials are dropped, running ones stop at their next
+        iteration, and ``result`` is the summary of the trials that had finished.
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lmtrain Network, got {type(net).__name__}")
     spec = get_algorithm(algorithm)
-    o = resolve_options(spec.key, options)
+    o = spec.resolve(options)
     X = as_inputs(X, net.n_inputs)
     D = as_targets(D, X.shape[0], net.n_outputs)
     history = check_number(history, "history", low=0, integer=True)
+    if kernels not in algorithms.KERNELS:
+        raise ValueError(f"kernels must be one of {list(algorithms.KERNELS)}, got {kernels!r}")
     if label is None:
         label = spec.key
     elif not isinstance(label, str):
@@ -218,32 +249,38 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
         if W0.ndim != 2 or W0.shape[0] < 1 or W0.shape[1] != net.n_weights or not np.all(np.isfinite(W0)):
             raise ValueError(f"w0 must be a finite array of shape (trials, {net.n_weights}), got {W0.shape}")
     T = W0.shape[0]
-    fopt, iopt = pack_options(o)
-    XT = np.ascontiguousarray(X.T)
-    DT = np.ascontiguousarray(D.T)
-    L = min(history, o["max_iter"])
-    status = np.empty(T, dtype=np.int64)
-    iters = np.empty(T, dtype=np.int64)
-    E = np.empty(T)
-    E0 = np.empty(T)
-    tt = np.empty(T)
-    W = np.empty_like(W0)
-    H = np.empty((T, L))
-    runner = _batch.run_many_parallel if parallel else _batch.run_many_serial
+    parts = []
     bar = _Progress(label, T, progress)
     wall = 0.0
     try:
         bar.update(0)
-        for a, b in _chunks(T, bar.enabled, _first_chunk(spec.code, XT.shape[1], parallel)):
-            # row slices of C arrays are C-contiguous: the same compiled signature
+        for a, b in _chunks(T, bar.enabled, algorithms.first_chunk(spec, X.shape[0], parallel)):
             t0 = time.perf_counter()
-            runner(spec.code, W0[a:b], XT, DT, net.topology, fopt, iopt, initial_mu(spec, o), net.n_nodes,
-                   net.n_outputs, status[a:b], iters[a:b], E[a:b], E0[a:b], tt[a:b], W[a:b], H[a:b])
+            try:
+                parts.append(algorithms.run_trials(net, spec, o, X, D, W0[a:b], history=history, parallel=parallel,
+                                                   kernels=kernels))
+            except TrainingInterrupted as exc:  # report the trials that had finished
+                parts.append(exc.result)
+                wall += time.perf_counter() - t0
+                raise TrainingInterrupted(_summary(spec, o, parts, W0, wall, label, D.size, finished=True)) from None
             wall += time.perf_counter() - t0
             bar.update(b)
     finally:
         bar.close()
-    return TrialSummary(spec.key, o, status, iters, E, E0, tt, W, W0, H, wall, label=label)
+    return _summary(spec, o, parts, W0, wall, label, D.size)
+
+
+def _summary(spec, o, parts, W0, wall, label, n_residuals, finished=False) -> TrialSummary:
+    """One :class:`TrialSummary` from the chunks' results (with ``finished``, only the trials that ended)."""
+    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in
+           ("status", "iterations", "error", "initial_error", "time", "weights", "error_history")}
+    keep = np.ones(len(cat["status"]), bool)
+    if finished:
+        keep = ~np.isin(cat["status"], [algorithms.run.batch.NOT_RUN, int(StopReason.INTERRUPTED)])
+    return TrialSummary(spec.key, o, cat["status"][keep], cat["iterations"][keep], cat["error"][keep],
+                        cat["initial_error"][keep], cat["time"][keep], cat["weights"][keep],
+                        W0[:len(keep)][keep], cat["error_history"][keep], wall, label=label,
+                        n_residuals=n_residuals)
 
 
 def _as_entry(label, entry):
@@ -306,9 +343,9 @@ def compare(net: Network, X, D, algorithms: Mapping, trials: int = 100, seed=0, 
 
 
 #: columns of :func:`summary_table`, and Markdown formats for them
-SUMMARY_COLUMNS = ["label", "algorithm", "options", "trials", "success_rate", "mean_iterations",
-                   "mean_time_ms", "stops"]
-SUMMARY_FORMATS = {"success_rate": ".0%", "mean_iterations": ".2f", "mean_time_ms": ".3f"}
+SUMMARY_COLUMNS = ["label", "algorithm", "options", "trials", "reached_goal", "mean_iterations",
+                   "mean_time_ms", "median_mse", "stops"]
+SUMMARY_FORMATS = {"reached_goal": ".0%", "mean_iterations": ".2f", "mean_time_ms": ".3f", "median_mse": ".3g"}
 
 
 def _changed_options(s: TrialSummary) -> str:
@@ -329,10 +366,11 @@ def summary_table(results) -> list[dict]:
     -------
     list of dict
         ``label``; ``algorithm``; ``options`` (those differing from the
-        defaults); ``trials``; ``success_rate`` (fraction reaching the goal);
-        ``mean_iterations`` (over the successful trials, NaN when none);
-        ``mean_time_ms`` (over all trials, milliseconds); ``stops`` (stop
-        reason counts, e.g. ``"GOAL 97, MAX_ITER 3"``).
+        defaults); ``trials``; ``reached_goal`` (the fraction of trials that
+        reached the goal, Table 12.2's success rate); ``mean_iterations`` (over
+        the trials that reached the goal, NaN when none); ``mean_time_ms``
+        (over all trials, milliseconds); ``median_mse`` (the final errors as
+        Σe²/(P·M)); ``stops`` (stop reason counts, e.g. ``"GOAL 97, MAX_ITER 3"``).
     """
     if isinstance(results, TrialSummary):
         results = [results]
@@ -346,9 +384,10 @@ def summary_table(results) -> list[dict]:
             "algorithm": s.algorithm,
             "options": _changed_options(s),
             "trials": s.trials,
-            "success_rate": s.success_rate,
+            "reached_goal": s.goal_rate,
             "mean_iterations": s.mean_iterations,
             "mean_time_ms": 1e3 * s.mean_time,
+            "median_mse": float(np.median(s.mse)) if s.trials else float("nan"),
             "stops": ", ".join(f"{k} {v}" for k, v in s.stop_counts.items()),
         })
     return rows

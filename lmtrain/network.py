@@ -17,12 +17,31 @@ each one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from . import activations, engine
+from . import activations, kernels
 from ._validation import as_inputs, as_targets, as_weights, check_number
+
+
+class Topology(NamedTuple):
+    """A network as the kernels see it: flat integer and float arrays, no Python objects.
+
+    For neuron j (node ``n_inputs + j``): its input nodes are
+    ``in_idx[in_ptr[j]:in_ptr[j + 1]]``, its bias weight w_j0 is
+    ``w[w_ptr[j]]`` and its input weights follow in the order of its inputs;
+    ``act[j]`` is its activation code (:mod:`lmtrain.activations`) and
+    ``gain[j]`` its gain. ``out_idx`` lists the output nodes in output order.
+    """
+
+    n_inputs: np.int64
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    w_ptr: np.ndarray
+    act: np.ndarray
+    gain: np.ndarray
+    out_idx: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -151,16 +170,11 @@ class Network:
         gain = np.array([s.gain for s in self._neurons], dtype=np.float64)
         out_idx = np.array(self._outputs, dtype=np.int64)
         self._n_weights = int(in_ptr[-1] + nn)
-        self._topo = (np.int64(self._n_inputs), in_ptr, in_idx, w_ptr, act, gain, out_idx)
+        self._topo = Topology(np.int64(self._n_inputs), in_ptr, in_idx, w_ptr, act, gain, out_idx)
 
     @property
-    def topology(self):
-        """The flat arrays the kernels use: ``(n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx)``.
-
-        ``in_idx[in_ptr[j]:in_ptr[j+1]]`` are the input nodes of neuron j, whose
-        weights start at ``w_ptr[j]`` (bias first); ``act``/``gain`` are per
-        neuron; ``out_idx`` lists the output nodes.
-        """
+    def topology(self) -> Topology:
+        """The flat arrays the kernels use (:class:`Topology`)."""
         return self._topo
 
     # --------------------------------------------------------------- describe
@@ -277,73 +291,69 @@ class Network:
         return rng.uniform(-1.0, 1.0, self._n_weights)
 
     # ------------------------------------------------------------ evaluation
-    def _prepare(self, w, X):
+    # These run the plain kernels of :mod:`lmtrain.kernels`, the chapter's
+    # computation as written; training runs their faster twins.
+    def _check(self, w, X, D=None):
         w = as_weights(w, self._n_weights)
         X = as_inputs(X, self._n_inputs)
-        P = X.shape[0]
-        Y = np.empty((self.n_nodes, P))
-        Y[: self._n_inputs] = X.T
-        S = np.zeros((self.n_nodes, P))
-        engine.forward(w, Y, S, self._topo)
-        return w, X, Y, S
+        if D is None:
+            return w, X
+        return w, X, as_targets(D, X.shape[0], self.n_outputs)
 
     def forward(self, w, X) -> np.ndarray:
         """Network outputs for every pattern, shape (P, M) (eqs. 12.27–12.30)."""
-        _, _, Y, _ = self._prepare(w, X)
-        return np.ascontiguousarray(Y[self._topo[6]].T)
+        Y, _ = self.forward_full(w, X)
+        return np.ascontiguousarray(Y[:, self._topo.out_idx])
 
     def forward_full(self, w, X):
         """Every node's value and every neuron's slope, each shaped (P, n_nodes).
 
         Columns follow node numbering (inputs first); slopes of input nodes are 0.
         """
-        _, _, Y, S = self._prepare(w, X)
-        return Y.T.copy(), S.T.copy()
+        w, X = self._check(w, X)
+        Y = np.empty((X.shape[0], self.n_nodes))
+        S = np.empty((X.shape[0], self.n_nodes))
+        kernels.forward(w, self._topo, X, Y, S)
+        return Y, S
 
     def jacobian(self, w, X) -> np.ndarray:
         """J[(p, m), i] = ∂e_pm/∂w_i with e = d − o, shape (P·M, N), rows pattern-major.
 
         Computed by unit-δ backpropagation (eqs. 12.35–12.36), one backward pass
-        per pattern and output.
+        per pattern and output (:func:`lmtrain.kernels.jacobian`).
         """
-        w, X, Y, S = self._prepare(w, X)
-        P = X.shape[0]
-        J = np.empty((P * self.n_outputs, self._n_weights))
-        engine.jacobian_rows(w, Y, S, self._topo, J, 0, np.empty_like(Y), np.zeros(self.n_nodes, dtype=np.bool_))
+        w, X = self._check(w, X)
+        P, M = X.shape[0], self.n_outputs
+        J = np.empty((P * M, self._n_weights))
+        kernels.jacobian(w, self._topo, X, np.zeros((P, M)), J, np.empty(P * M))
         return J
 
     def error(self, w, X, D) -> float:
         """E = ½ Σ_p Σ_m (d_pm − o_pm)² (eq. 12.1)."""
-        w, X, Y, _ = self._prepare(w, X)
-        D = as_targets(D, X.shape[0], self.n_outputs)
-        return float(engine.half_sse(Y, np.ascontiguousarray(D.T), self._topo))
+        w, X, D = self._check(w, X, D)
+        return float(kernels.error(w, self._topo, X, D))
 
     def gradient(self, w, X, D):
         """Gradient g = ∂E/∂w = Jᵀe by one backward pass per pattern (eq. 12.34).
 
         Returns ``(g, E)``.
         """
-        w, X, Y, S = self._prepare(w, X)
-        D = as_targets(D, X.shape[0], self.n_outputs)
+        w, X, D = self._check(w, X, D)
         g = np.empty(self._n_weights)
-        E = engine.gradient(w, Y, S, np.ascontiguousarray(D.T), self._topo, g, np.empty_like(Y))
+        E = kernels.gradient(w, self._topo, X, D, g)
         return g, float(E)
 
-    def quasi_hessian(self, w, X, D, block: int = 64):
-        """Q = JᵀJ, g = Jᵀe and E accumulated without storing J.
+    def quasi_hessian(self, w, X, D):
+        """Q = JᵀJ, g = Jᵀe and E accumulated pattern by pattern, without storing J.
 
-        Memory is O(N² + block·M·N) whatever the number of patterns; ``block=1``
-        is the pattern-by-pattern accumulation of the NBN algorithm.
-        Returns ``(Q, g, E)``.
+        The NBN row of Table 12.1 (:func:`lmtrain.kernels.quasi_hessian`):
+        memory is O(N²) whatever the number of patterns. Returns ``(Q, g, E)``.
         """
-        w = as_weights(w, self._n_weights)
-        X = as_inputs(X, self._n_inputs)
-        D = as_targets(D, X.shape[0], self.n_outputs)
-        block = check_number(block, "block", low=1, integer=True)
+        w, X, D = self._check(w, X, D)
         N = self._n_weights
         Q = np.empty((N, N))
         g = np.empty(N)
-        E = engine.accumulate(w, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), self._topo, block, Q, g)
+        E = kernels.quasi_hessian(w, self._topo, X, D, Q, g)
         return Q, g, float(E)
 
 

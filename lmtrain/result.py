@@ -1,17 +1,52 @@
 """What a training run returns: :class:`TrainResult`, its :class:`History`, and
 :class:`StopReason` — a status code with one message table for every algorithm.
+
+Success. ``TrainResult.success`` means the run **converged**: it stopped
+because a convergence criterion held — the error goal was met (``GOAL``), or
+the gradient or the step vanished (``MIN_GRAD``, ``MIN_STEP``), as scipy's
+``least_squares`` counts success. A run that stops for a limit (iterations,
+time, μ), a numerical failure, the user or the validation data has not
+converged. Without a goal, training stops at a perfect fit (see
+:func:`lmtrain.train`'s ``goal``), so a perfect fit is never a failure.
+Converging is not reaching the goal: the chapter's experiments count trials
+that **reached the goal** (``reached_goal``, the criterion of Table 12.2).
+
+The history has one layout everywhere: the compiled loops write it as rows of
+one float array, in the order of :data:`HISTORY_FIELDS` (row numbers in
+:data:`ROW`), and :class:`History` reads those rows.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
+#: the per-iteration records, in the order of the rows of the history array
+HISTORY_FIELDS = ("error", "mu", "gradient_norm", "rejected", "forced", "time", "validation_error")
+
+
+class HistoryRows(NamedTuple):
+    """Row of each field in the (7, iterations) history array the loops write."""
+
+    error: int = 0
+    mu: int = 1
+    gradient_norm: int = 2
+    rejected: int = 3  # a count, stored as a float (exact)
+    forced: int = 4  # 1.0 or 0.0
+    time: int = 5
+    validation_error: int = 6
+
+
+#: row numbers of the history array (a constant the compiled loops read by name)
+ROW = HistoryRows()
+assert HistoryRows._fields == HISTORY_FIELDS and tuple(ROW) == tuple(range(len(HISTORY_FIELDS)))
+
 
 class StopReason(enum.IntEnum):
-    """Why training stopped. ``GOAL`` is the only success (E ≤ goal)."""
+    """Why training stopped. ``GOAL``, ``MIN_GRAD`` and ``MIN_STEP`` are convergence."""
 
     MAX_ITER = 0
     GOAL = 1
@@ -24,13 +59,20 @@ class StopReason(enum.IntEnum):
     DIVERGED = 8
     USER_STOP = 9
     VALIDATION = 10
+    INTERRUPTED = 11
 
     @property
     def message(self) -> str:
         return MESSAGES[self]
 
+    @property
+    def converged(self) -> bool:
+        """True for the stops that are convergence: the goal, a vanished gradient or step."""
+        return self in _CONVERGED
+
 
 _GOAL = StopReason.GOAL
+_CONVERGED = frozenset((StopReason.GOAL, StopReason.MIN_GRAD, StopReason.MIN_STEP))
 
 #: internal status of the compiled loop: no stop yet
 CONTINUE = -1
@@ -47,6 +89,7 @@ MESSAGES = {
     StopReason.DIVERGED: "the error or the step became non-finite: diverged (last finite weights returned)",
     StopReason.USER_STOP: "stopped by the callback",
     StopReason.VALIDATION: "validation error rose max_fail times in a row (best weights returned)",
+    StopReason.INTERRUPTED: "interrupted (Ctrl-C): the weights so far are returned",
 }
 
 
@@ -80,6 +123,19 @@ class History:
     def __len__(self):
         return len(self.error)
 
+    @staticmethod
+    def fields_of(H) -> dict:
+        """The fields from a history array ``H`` (7, n) laid out as :data:`ROW` says (views where possible)."""
+        return dict(error=H[ROW.error], mu=H[ROW.mu], gradient_norm=H[ROW.gradient_norm],
+                    rejected=H[ROW.rejected].astype(np.int64), forced=H[ROW.forced] != 0.0,
+                    time=H[ROW.time], validation_error=H[ROW.validation_error])
+
+    @classmethod
+    def from_rows(cls, H) -> "History":
+        """A history that owns copies of the rows of ``H`` (7, n)."""
+        f = cls.fields_of(np.array(H, dtype=float))
+        return cls(**f)
+
     def to_dict(self) -> dict:
         return {k: getattr(self, k).tolist() for k in
                 ("error", "mu", "gradient_norm", "rejected", "forced", "time", "validation_error")}
@@ -92,9 +148,6 @@ class History:
             forced=np.asarray(d["forced"], bool), time=np.asarray(d["time"], float),
             validation_error=np.asarray(d.get("validation_error", [np.nan] * len(d["error"])), float),
         )
-
-
-_HISTORY_FIELDS = ("error", "mu", "gradient_norm", "rejected", "forced", "time", "validation_error")
 
 
 class PackedHistory(History):
@@ -115,12 +168,10 @@ class PackedHistory(History):
         # only reached while a field is missing, i.e. before the first read
         d = self.__dict__
         packed = d.get("_packed")
-        if packed is None or name not in _HISTORY_FIELDS:
+        if packed is None or name not in HISTORY_FIELDS:
             raise AttributeError(f"{type(self).__name__!s} object has no attribute {name!r}")
         buf, start = packed
-        H = buf[start:].reshape(7, -1)
-        d.update(error=H[0], mu=H[1], gradient_norm=H[2], rejected=H[5].astype(np.int64), forced=H[6] != 0.0,
-                 time=H[3], validation_error=H[4])
+        d.update(History.fields_of(buf[start:].reshape(len(HISTORY_FIELDS), -1)))
         del d["_packed"]
         return d[name]
 
@@ -132,8 +183,10 @@ class PackedHistory(History):
 class TrainResult:
     """Outcome of :func:`lmtrain.train`.
 
-    ``success`` is True exactly when the error goal was reached
-    (``stop_reason is StopReason.GOAL``), the criterion of Table 12.2.
+    ``success`` is True when the run converged (the goal, or a vanished
+    gradient or step: see the module text); ``reached_goal`` when it stopped
+    at E ≤ goal, the criterion of Table 12.2. ``error`` is E = ½Σe² (eq. 12.1);
+    ``sse`` and ``mse`` give the same error as Σe² and Σe²/(P·M).
     """
 
     weights: np.ndarray
@@ -145,9 +198,10 @@ class TrainResult:
     algorithm: str
     elapsed: float
     options: dict = field(default_factory=dict)
+    n_residuals: int = 0  #: P·M, the number of errors e_pm (0 when unknown)
 
     @classmethod
-    def _packed(cls, buf, n_weights, stop_reason, iterations, error, initial_error, algorithm, elapsed, options):
+    def _packed(cls, buf, n_weights, outcome, algorithm, elapsed, options):
         """A result whose weights, history and options are made on first use.
 
         ``buf`` holds the final weights (``n_weights`` values), then the
@@ -158,9 +212,10 @@ class TrainResult:
         them sets all three, after which this is an ordinary result.
         """
         self = object.__new__(cls)
+        stop_reason, iterations, error, initial_error, n_residuals = outcome
         self.__dict__ = {"stop_reason": stop_reason, "iterations": iterations, "error": error,
                          "initial_error": initial_error, "algorithm": algorithm, "elapsed": elapsed,
-                         "_pending": (buf, n_weights, options)}
+                         "n_residuals": n_residuals, "_pending": (buf, n_weights, options)}
         return self
 
     def __getattr__(self, name):
@@ -176,7 +231,23 @@ class TrainResult:
 
     @property
     def success(self) -> bool:
+        """The run converged: the goal was met, or the gradient or the step vanished."""
+        return self.stop_reason in _CONVERGED
+
+    @property
+    def reached_goal(self) -> bool:
+        """The run stopped at E ≤ goal: Table 12.2's success."""
         return self.stop_reason == _GOAL  # a module constant: StopReason.GOAL is a slow class-attribute read
+
+    @property
+    def sse(self) -> float:
+        """Σe² = 2E."""
+        return 2.0 * self.error
+
+    @property
+    def mse(self) -> float:
+        """Σe²/(P·M): the mean of the squared errors (NaN when P·M is unknown)."""
+        return 2.0 * self.error / self.n_residuals if self.n_residuals else float("nan")
 
     @property
     def status(self) -> int:
@@ -190,5 +261,21 @@ class TrainResult:
         return (
             f"TrainResult(algorithm={self.algorithm!r}, success={self.success}, "
             f"stop_reason={self.stop_reason.name}, iterations={self.iterations}, "
-            f"error={self.error:.6g}, elapsed={self.elapsed * 1e3:.3f} ms)"
+            f"error={self.error:.6g}, mse={self.mse:.6g}, elapsed={self.elapsed * 1e3:.3f} ms)"
         )
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with what had been done.
+
+    A :class:`KeyboardInterrupt`, so that a script stops as it would anywhere
+    else, carrying ``result``: a :class:`TrainResult` with stop reason
+    ``INTERRUPTED`` and the weights reached so far (from :func:`lmtrain.train`),
+    or the summary of the trials that had finished (from
+    :func:`lmtrain.experiments.run_trials`). Compiled training stops at its next
+    iteration, at most a fraction of a second after the key press.
+    """
+
+    def __init__(self, result):
+        super().__init__("training interrupted")
+        self.result = result

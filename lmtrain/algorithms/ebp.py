@@ -16,44 +16,35 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba.extending import register_jitable
 
-from .. import engine
 from ..result import CONTINUE, StopReason
-from ._options import ALPHA, MIN_GRAD, MIN_STEP, MOMENTUM
+from .records import Step, small_step
+from .workspace import error_at, gradient
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
 _MIN_STEP = int(StopReason.MIN_STEP)
 
 
-# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
-@njit(cache=True, inline="always")
-def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
-    """One EBP iteration from the forward pass held in the workspace.
-
-    Returns ``(status, E, mu, mu_used, rejected, forced, gnorm, stepped)``.
-    """
-    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
-    engine.gradient(w, Y, S, DT, topo, g, Dl)
-    gn = engine.norm(g)
-    if gn <= fopt[MIN_GRAD]:
-        return _MIN_GRAD, E, mu, math.nan, 0, False, gn, False
-    alpha = fopt[ALPHA]
-    beta = fopt[MOMENTUM]
-    N = w.shape[0]
-    for i in range(N):
-        v[i] = beta * v[i] - alpha * g[i]
-        wt[i] = w[i]
+@register_jitable
+def step(w, E, mu, o, ws):
+    """One EBP iteration from the forward pass the workspace holds at ``w``."""
+    gn = gradient(ws, w)  # g = Jᵀe, eq. 12.34
+    if gn <= o.min_grad:
+        return Step(_MIN_GRAD, E, mu, math.nan, 0, False, gn, False)
+    v, g, w_before = ws.v, ws.g, ws.wt
+    for i in range(w.shape[0]):
+        v[i] = o.momentum * v[i] - o.alpha * g[i]  # eq. 12.4 (with β = 0: v = −αg)
+        w_before[i] = w[i]
         w[i] += v[i]
-    engine.forward(w, Y, S, topo)
-    En = engine.half_sse(Y, DT, topo)
-    if not math.isfinite(En):
-        for i in range(N):
-            w[i] = wt[i]
-        engine.forward(w, Y, S, topo)
-        return _DIVERGED, E, mu, math.nan, 0, False, gn, False
+    En = error_at(ws, w)
+    if not math.isfinite(En):  # diverged: back to the last finite weights
+        for i in range(w.shape[0]):
+            w[i] = w_before[i]
+        error_at(ws, w)
+        return Step(_DIVERGED, E, mu, math.nan, 0, False, gn, False)
     status = CONTINUE
-    if engine.norm(v) <= fopt[MIN_STEP]:
+    if small_step(v, w, o):
         status = _MIN_STEP
-    return status, En, mu, math.nan, 0, False, gn, True
+    return Step(status, En, mu, math.nan, 0, False, gn, True)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba.extending import register_jitable
 
-from .. import engine
 from ..result import CONTINUE, StopReason
-from ._options import MIN_GRAD, MIN_STEP
+from .records import Step, small_step
+from .workspace import accept, linearize, solve, trial_error
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
@@ -30,32 +30,19 @@ _MIN_STEP = int(StopReason.MIN_STEP)
 _SINGULAR = int(StopReason.SINGULAR)
 
 
-# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
-@njit(cache=True, inline="always")
-def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
-    """One Gauss–Newton iteration. Returns the same tuple as the EBP step."""
-    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
-    engine.jacobian_cols(w, Y, S, topo, JT, 0, Dl, reached)
-    engine.errors(Y, DT, topo, e)
-    engine.matvec(JT, e, g)
-    gn = engine.norm(g)
-    if gn <= fopt[MIN_GRAD]:
-        return _MIN_GRAD, E, mu, 0.0, 0, False, gn, False
-    small = JT.shape[1] < JT.shape[0]
-    engine.gram_t(JT, G, small, Jr)
-    if not engine.damped_step_t(JT, e, g, G, small, 0.0, A, rhs, delta):
-        return _SINGULAR, E, mu, 0.0, 0, False, gn, False
-    N = w.shape[0]
-    for i in range(N):
-        wt[i] = w[i] - delta[i]
-    engine.forward(wt, Yt, St, topo)
-    En = engine.half_sse(Yt, DT, topo)
+@register_jitable
+def step(w, E, mu, o, ws):
+    """One Gauss–Newton iteration."""
+    gn = linearize(ws, w)  # J and g = Jᵀe at w
+    if gn <= o.min_grad:
+        return Step(_MIN_GRAD, E, mu, 0.0, 0, False, gn, False)
+    if not solve(ws, 0.0):  # Δ = (JᵀJ)⁻¹Jᵀe, eq. 12.23
+        return Step(_SINGULAR, E, mu, 0.0, 0, False, gn, False)
+    En = trial_error(ws, w, E, False)
     if not math.isfinite(En):
-        return _DIVERGED, E, mu, 0.0, 0, False, gn, False
-    engine.copy_vec(wt, w)
-    engine.copy_mat(Yt, Y)
-    engine.copy_mat(St, S)
+        return Step(_DIVERGED, E, mu, 0.0, 0, False, gn, False)
+    accept(ws, w)  # every step is taken
     status = CONTINUE
-    if engine.norm(delta) <= fopt[MIN_STEP]:
+    if small_step(ws.delta, w, o):
         status = _MIN_STEP
-    return status, En, mu, 0.0, 0, False, gn, True
+    return Step(status, En, mu, 0.0, 0, False, gn, True)

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba.extending import register_jitable
 
-from .. import engine
+from ..kernels import cholesky_solve, lu_solve
 from ..result import CONTINUE, StopReason
-from ._options import HESSIAN_STEP, INDEFINITE_STEP, MIN_GRAD, MIN_STEP
+from .records import Step, small_step
+from .workspace import accept, gradient, gradient_at, trial_error
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
@@ -38,23 +39,21 @@ _NOT_PD = int(StopReason.NOT_POSITIVE_DEFINITE)
 _SINGULAR = int(StopReason.SINGULAR)
 
 
-@njit(cache=True)
-def hessian(w, DT, topo, fopt, ws, H):
-    """Finite-difference Hessian of E from the analytic gradient (into ``H``)."""
-    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
+@register_jitable
+def hessian(ws, w, h0):
+    """Central-difference Hessian of E from the analytic gradient, into ``ws.G``."""
     N = w.shape[0]
-    h0 = fopt[HESSIAN_STEP]
+    H, wt, gt = ws.G, ws.wt, ws.gt
     for i in range(N):
-        engine.copy_vec(w, wt)
+        for r in range(N):
+            wt[r] = w[r]
         h = h0 * (1.0 + abs(w[i]))
         wt[i] = w[i] + h
-        engine.forward(wt, Yt, St, topo)
-        engine.gradient(wt, Yt, St, DT, topo, gt, Dl)
+        gradient_at(ws, wt, gt)
         for r in range(N):
             H[r, i] = gt[r]
         wt[i] = w[i] - h
-        engine.forward(wt, Yt, St, topo)
-        engine.gradient(wt, Yt, St, DT, topo, gt, Dl)
+        gradient_at(ws, wt, gt)
         for r in range(N):
             H[r, i] = (H[r, i] - gt[r]) / (2.0 * h)
     for i in range(N):
@@ -64,37 +63,29 @@ def hessian(w, DT, topo, fopt, ws, H):
             H[r, i] = s
 
 
-# inlined into the loop (_loop.run): compiled separately, every rule was optimised twice
-@njit(cache=True, inline="always")
-def step(w, E, mu, XT, DT, topo, fopt, iopt, ws):
-    """One Newton iteration. Returns the same tuple as the EBP step."""
-    Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr = ws
-    engine.gradient(w, Y, S, DT, topo, g, Dl)
-    gn = engine.norm(g)
-    if gn <= fopt[MIN_GRAD]:
-        return _MIN_GRAD, E, mu, math.nan, 0, False, gn, False
-    hessian(w, DT, topo, fopt, ws, G)
-    engine.copy_mat(G, A)
-    engine.copy_vec(g, rhs)
-    if not engine.cholesky_solve(A, rhs):
-        if iopt[INDEFINITE_STEP] == 0:
-            return _NOT_PD, E, mu, math.nan, 0, False, gn, False
-        engine.copy_mat(G, A)
-        engine.copy_vec(g, rhs)
-        if not engine.lu_solve(A, rhs):
-            return _SINGULAR, E, mu, math.nan, 0, False, gn, False
-    N = w.shape[0]
-    for i in range(N):
-        delta[i] = rhs[i]
-        wt[i] = w[i] - rhs[i]
-    engine.forward(wt, Yt, St, topo)
-    En = engine.half_sse(Yt, DT, topo)
+@register_jitable
+def step(w, E, mu, o, ws):
+    """One Newton iteration."""
+    gn = gradient(ws, w)  # g at w, eq. 12.34
+    if gn <= o.min_grad:
+        return Step(_MIN_GRAD, E, mu, math.nan, 0, False, gn, False)
+    hessian(ws, w, o.hessian_step)
+    A = ws.G.copy()
+    x = ws.g.copy()
+    if not cholesky_solve(A, x):  # H is not positive definite
+        if not o.indefinite_step:
+            return Step(_NOT_PD, E, mu, math.nan, 0, False, gn, False)
+        A = ws.G.copy()
+        x = ws.g.copy()
+        if not lu_solve(A, x):
+            return Step(_SINGULAR, E, mu, math.nan, 0, False, gn, False)
+    for i in range(w.shape[0]):
+        ws.delta[i] = x[i]  # Δ = H⁻¹g, eq. 12.15
+    En = trial_error(ws, w, E, False)
     if not math.isfinite(En):
-        return _DIVERGED, E, mu, math.nan, 0, False, gn, False
-    engine.copy_vec(wt, w)
-    engine.copy_mat(Yt, Y)
-    engine.copy_mat(St, S)
+        return Step(_DIVERGED, E, mu, math.nan, 0, False, gn, False)
+    accept(ws, w)
     status = CONTINUE
-    if engine.norm(delta) <= fopt[MIN_STEP]:
+    if small_step(ws.delta, w, o):
         status = _MIN_STEP
-    return status, En, mu, math.nan, 0, False, gn, True
+    return Step(status, En, mu, math.nan, 0, False, gn, True)
