@@ -12,24 +12,21 @@ so the same Jacobian J = ∂e/∂w serves the second-order rules. Panel (a) is t
 chapter's figure (EBP's update w ← w − α g, eq. 12.4, with two constants);
 panel (b) adds Gauss–Newton (eq. 12.23) and Levenberg–Marquardt (eq. 12.25,
 μ rule of Fig. 12.5) from the same start; panel (c) shows E against the
-iteration for all four. The second-order steps are computed with lmtrain's own
-compiled pieces — ``engine.gram``, ``engine.damped_step`` (whose Cholesky solve
-trains the networks) and ``algorithms.lm.decide`` (the μ rule) — not a second copy.
+iteration for all four. Every path is computed by ``lmtrain.curve_fit`` with
+``algorithm=`` the rule: the valley is a curve model with residuals e(w), so
+the rules, the Fig. 12.5 try loop and the solve are those that train the
+networks, not a second copy.
 
 Writes ``fig_12_1.png``.
 """
 
 from __future__ import annotations
 
-import math
-
 import _common  # noqa: I001
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lmtrain import engine
-from lmtrain.algorithms import lm as lm_rule
-from lmtrain.algorithms import pack_options, resolve_options
+import lmtrain as lm
 
 START = np.array([-1.2, 1.0])  # the customary start on the far side of the valley's bend
 ALPHA_SMALL = 0.001
@@ -52,47 +49,31 @@ def error(w) -> float:
     return 0.5 * float(e @ e)
 
 
-def steepest_descent(w0, alpha: float, iterations: int):
-    """w ← w − α g with g = Jᵀe (eqs. 12.4 and 12.18); stops early if E blows up."""
+# as a curve model y ≈ f(x, w): targets y = 0 and f = −e, so that y − f = e
+def _model(x, w):
+    return -errors(w)
+
+
+def _model_jac(x, w):
+    return -jacobian(w)
+
+
+def _path(w0, algorithm: str, iterations: int, **options):
+    """Every iterate of ``lm.curve_fit`` with this rule from ``w0``, and its result."""
     path = [np.array(w0, float)]
-    for _ in range(iterations):
-        w = path[-1]
-        w = w - alpha * (jacobian(w).T @ errors(w))
-        if not np.all(np.isfinite(w)) or error(w) > 1e6:
-            break
-        path.append(w)
-    return np.array(path)
+    fit = lm.curve_fit(_model, None, np.zeros(2), w0, jac=_model_jac, algorithm=algorithm, xtol=0.0,
+                       max_iter=iterations, min_grad=0.0, callback=lambda rec: path.append(rec.weights), **options)
+    return np.array(path), fit
 
 
-def _system(w):
-    """J, e, g = Jᵀe and G = JᵀJ at w, as the compiled trainer holds them."""
-    J = np.ascontiguousarray(jacobian(w))
-    e = errors(w)
-    g = np.empty(2)
-    engine.matvec_t(J, e, g)
-    G = np.empty((2, 2))
-    engine.gram(J, G, False)
-    return J, e, g, G
-
-
-def _solve(J, e, g, G, mu):
-    """Δ = (JᵀJ + μI)⁻¹ Jᵀe by the trainer's Cholesky solve; None when singular."""
-    A, rhs, delta = np.empty((2, 2)), np.empty(2), np.empty(2)
-    return delta if engine.damped_step(J, e, g, G, False, mu, A, rhs, delta) else None
+def steepest_descent(w0, alpha: float, iterations: int):
+    """w ← w − α g with g = Jᵀe (eqs. 12.4 and 12.18), ``iterations`` times (or until E is not finite)."""
+    return _path(w0, "ebp", iterations, alpha=alpha)[0]
 
 
 def gauss_newton(w0, iterations: int, tol: float = 1e-20):
-    """w ← w − (JᵀJ)⁻¹ Jᵀe (eq. 12.23)."""
-    path = [np.array(w0, float)]
-    for _ in range(iterations):
-        w = path[-1]
-        if error(w) <= tol:
-            break
-        delta = _solve(*_system(w), 0.0)
-        if delta is None:
-            break
-        path.append(w - delta)
-    return np.array(path)
+    """w ← w − (JᵀJ)⁻¹ Jᵀe (eq. 12.23), until E ≤ tol or JᵀJ is singular."""
+    return _path(w0, "gauss_newton", iterations, goal=tol)[0]
 
 
 def levenberg_marquardt(w0, iterations: int, mu: float = 0.01, tol: float = 1e-20):
@@ -100,29 +81,8 @@ def levenberg_marquardt(w0, iterations: int, mu: float = 0.01, tol: float = 1e-2
 
     Returns the accepted weights and the μ used for each step.
     """
-    fopt, iopt = pack_options(resolve_options("lm", {"mu": mu}))
-    path, mus = [np.array(w0, float)], []
-    E = error(path[0])
-    for _ in range(iterations):
-        if E <= tol:
-            break
-        w = path[-1]
-        system = _system(w)
-        t = 0
-        while True:
-            delta = _solve(*system, mu)
-            Et = math.inf if delta is None else error(w - delta)
-            action, mu_next = lm_rule.decide(E, Et, mu, t, fopt, iopt)
-            if action in (lm_rule.ACCEPT, lm_rule.FORCE):
-                path.append(w - delta)
-                mus.append(mu)
-                E, mu = Et, mu_next
-                break
-            mu = mu_next
-            if action in (lm_rule.STOP, lm_rule.KEEP):
-                return np.array(path), np.array(mus)
-            t += 1
-    return np.array(path), np.array(mus)
+    path, fit = _path(w0, "lm", iterations, goal=tol, mu=mu, strict=False)
+    return path, fit.result.history.mu
 
 
 def _contours(ax, lim):

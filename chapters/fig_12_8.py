@@ -81,7 +81,7 @@ def table_rows(results: dict) -> list[dict]:
         rows.append({
             "algorithm": name,
             "success, book": b_rate,
-            "success, lmtrain": s.success_rate,
+            "success, lmtrain": s.goal_rate,
             "iterations, book": b_iter,
             "iterations, lmtrain": s.mean_iterations,
             "ms, book": b_ms,
@@ -97,7 +97,7 @@ def figure(results: dict, goal: float, goal_text: str = ""):
     fig, axes = plt.subplots(2, 2, figsize=(8.0, 6.4), layout="constrained")
     for ax, (name, s) in zip(axes.flat, results.items()):
         plot_error_curves(s, ax, goal=goal, color=COLORS[name], alpha=0.35, lw=0.8)
-        n_ok = int(s.success.sum())
+        n_ok = int(s.reached_goal.sum())
         ax.set_title(f"{PANELS[name]}: {n_ok}/{s.trials} reach the goal", loc="left", fontsize=10)
         ax.set_xlim(left=0)
         ax.set_ylim(1e-3, 20.0)  # the same range in every panel, as in the book

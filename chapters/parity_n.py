@@ -79,7 +79,7 @@ def run(config: dict, seed: int = 0, log=print) -> list[dict]:
             row = {"N": n, "network": name.replace("N", str(n)), "weights": net.n_weights, "patterns": len(X),
                    "goal on E": goal, "trials": trials}
             for a, s in res.items():
-                row[f"{a} success"] = s.success_rate
+                row[f"{a} success"] = s.goal_rate
                 row[f"{a} iterations"] = s.mean_iterations
                 row[f"{a} ms"] = 1e3 * s.mean_time
             rows.append(row)

@@ -182,11 +182,15 @@ class _CurveWork:
         K = min(n, k)
         self.G = np.empty((K, K) if not self.small else (n, n))
         self.g, self.gt, self.delta, self.wt, self.v = (np.zeros(k) for _ in range(5))
+        self.A = np.zeros((k, k))  # Newton's factored copy of its Hessian (in G)
         self.flags = np.zeros(1, np.int64)
         self.e = self.et = self.J = None
 
     def error_at(self, p) -> float:
-        self.e = self.prob.residuals(p, "at p0" if self.e is None else "at the current parameters")
+        first = self.e is None
+        self.e = self.prob.residuals(p, "at p0" if first else "at the current parameters")
+        if first and not np.all(np.isfinite(self.e)):
+            raise ValueError(f"model(x, p0) returned NaN or infinite values (p0 = {p.tolist()})")
         return _half_sse(self.e)
 
     def linearize(self, p) -> float:
@@ -220,6 +224,9 @@ class _CurveWork:
     def gradient_at(self, p, out) -> None:
         e = self.prob.residuals(p, "in a Hessian difference")
         np.matmul(self.prob.jacobian(p, e).T, e, out=out)
+
+    def interrupted(self) -> bool:
+        return bool(self.flags[0] != 0)
 
 
 _NO_J = np.empty((0, 0))
@@ -319,6 +326,7 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, algorit
         raise TypeError(f"absolute_sigma must be True or False, got {absolute_sigma!r}")
     h = DIFF_STEP if diff_step is None else check_number(diff_step, "diff_step", low=0.0, low_open=True, high=1.0)
     options["xtol"] = check_number(xtol, "xtol", low=0.0)
+    options.setdefault("goal", 0.0)  # a fit ends by converging (xtol, min_grad), not at a preset error
     if spec.key == "lm":
         options.setdefault("strict", True)
     if "jacobian" in options:  # the network trainer's J storage choice; a curve model has no network
@@ -332,7 +340,7 @@ def curve_fit(model: Callable, x, y, p0, jac: Callable | None = None, *, algorit
                              callback=callback, progress=ProgressLine.from_option(progress))
     p = result.weights
     e = prob.residuals(p, "at the solution")
-    if np.all(np.isfinite(e)):
+    if np.all(np.isfinite(e)) and math.isfinite(result.error):
         J = prob.jacobian(p, e)
         cov = _covariance(J, result.error, absolute_sigma)
     else:  # diverged at p0: no linearisation to report

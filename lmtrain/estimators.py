@@ -30,7 +30,8 @@ import numpy as np
 
 from . import activations
 from ._validation import check_number
-from .algorithms import get_algorithm, train
+from .algorithms import get_algorithm
+from .training import train
 from .network import Network, bmlp, fcc, mlp
 from .result import TrainResult
 

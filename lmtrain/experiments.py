@@ -391,3 +391,18 @@ def summary_table(results) -> list[dict]:
             "stops": ", ".join(f"{k} {v}" for k, v in s.stop_counts.items()),
         })
     return rows
+
+
+def warm_up() -> None:
+    """Compile (or load from Numba's on-disk cache) what ``run_trials`` runs EBP in lanes with, on a tiny problem.
+
+    ``lmtrain reproduce`` runs this in a second process as it starts: with an
+    empty cache the lanes then compile on the other core while the main
+    process compiles the one-trial loop, instead of after it. Same call path
+    and argument types as ``run_trials``.
+    """
+    from .datasets import parity
+    from .network import mlp
+
+    X, D = parity(3)
+    run_trials(mlp([3, 3, 1]), X, D, "ebp", trials=16, max_iter=2, parallel=False, progress=False)

@@ -191,7 +191,8 @@ def _record_of(result):
     if isinstance(result, TrainResult):
         title = (f"{result.algorithm}: {result.stop_reason.name.lower()} after {result.iterations} "
                  f"iteration{'s' if result.iterations != 1 else ''}, E = {result.error:.3g}")
-        goal = float(result.options.get("goal", 0.0)) if result.options else 0.0
+        given = result.options.get("goal") is not None if result.options else False
+        goal = float(result.goal) if given else 0.0
         return result.history, float(result.initial_error), title, goal
     if isinstance(result, History):
         return result, math.nan, None, 0.0

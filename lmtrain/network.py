@@ -293,12 +293,12 @@ class Network:
     # ------------------------------------------------------------ evaluation
     # These run the plain kernels of :mod:`lmtrain.kernels`, the chapter's
     # computation as written; training runs their faster twins.
-    def _check(self, w, X, D=None):
+    def _check(self, w, X, *D):
         w = as_weights(w, self._n_weights)
         X = as_inputs(X, self._n_inputs)
-        if D is None:
+        if not D:
             return w, X
-        return w, X, as_targets(D, X.shape[0], self.n_outputs)
+        return w, X, as_targets(D[0], X.shape[0], self.n_outputs)
 
     def forward(self, w, X) -> np.ndarray:
         """Network outputs for every pattern, shape (P, M) (eqs. 12.27–12.30)."""

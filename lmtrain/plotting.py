@@ -245,10 +245,10 @@ def _curves(data) -> list[tuple[int, np.ndarray, bool | None]]:
         out = []
         for t in range(data.trials):
             h = H[t][np.isfinite(H[t])] if H.shape[1] else np.empty(0)
-            out.append((0, np.concatenate(([data.initial_error[t]], h)), bool(data.success[t])))
+            out.append((0, np.concatenate(([data.initial_error[t]], h)), bool(data.reached_goal[t])))
         return out
     if isinstance(data, TrainResult):
-        return [(0, np.concatenate(([data.initial_error], data.history.error)), data.success)]
+        return [(0, np.concatenate(([data.initial_error], data.history.error)), data.reached_goal)]
     if isinstance(data, History):
         return [(1, np.asarray(data.error, float), None)]
     if isinstance(data, np.ndarray) and data.ndim <= 2 and np.issubdtype(data.dtype, np.number):

@@ -199,6 +199,7 @@ class TrainResult:
     elapsed: float
     options: dict = field(default_factory=dict)
     n_residuals: int = 0  #: P·M, the number of errors e_pm (0 when unknown)
+    goal: float = 0.0  #: the goal on E in force (the perfect-fit goal when none was given)
 
     @classmethod
     def _packed(cls, buf, n_weights, outcome, algorithm, elapsed, options):
@@ -212,10 +213,10 @@ class TrainResult:
         them sets all three, after which this is an ordinary result.
         """
         self = object.__new__(cls)
-        stop_reason, iterations, error, initial_error, n_residuals = outcome
+        stop_reason, iterations, error, initial_error, n_residuals, goal = outcome
         self.__dict__ = {"stop_reason": stop_reason, "iterations": iterations, "error": error,
                          "initial_error": initial_error, "algorithm": algorithm, "elapsed": elapsed,
-                         "n_residuals": n_residuals, "_pending": (buf, n_weights, options)}
+                         "n_residuals": n_residuals, "goal": goal, "_pending": (buf, n_weights, options)}
         return self
 
     def __getattr__(self, name):

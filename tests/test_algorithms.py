@@ -32,8 +32,11 @@ import pytest
 import lmtrain as lm
 import reference as ref
 from lmtrain import _clock, experiments
-from lmtrain.algorithms import _loop, newton, pack_options, resolve_options
-from lmtrain.algorithms import _options as O
+from lmtrain.algorithms import newton
+from lmtrain.algorithms._fast.work import NEEDS_HESSIAN
+from lmtrain.algorithms._fast.work import workspace as fast_workspace
+from lmtrain.algorithms.shared import interpreted
+from lmtrain.algorithms.workspace import plain_workspace
 from lmtrain.result import MESSAGES, History, StopReason, TrainResult
 
 ALGORITHMS = ("ebp", "newton", "gauss_newton", "lm")
@@ -120,17 +123,17 @@ def hessian_oracle(p: Problem, w, h=1e-6) -> np.ndarray:
     return J.T @ J + 0.5 * (S + S.T)
 
 
-def code_hessian(p: Problem, w, hessian_step=1e-5) -> np.ndarray:
-    """The finite-difference Hessian that Newton's method uses, called directly."""
-    o = resolve_options("newton", {"hessian_step": hessian_step})
-    fopt, _ = pack_options(o)
-    XT = np.ascontiguousarray(p.X.T)
-    DT = np.ascontiguousarray(p.D.T)
-    N = p.net.n_weights
-    ws = _loop.workspace(O.NEWTON, XT, p.net.n_nodes, p.net.n_outputs, N)
-    H = np.empty((N, N))
-    newton.hessian(np.array(w, dtype=float), DT, p.net.topology, fopt, ws, H)
-    return H
+def code_hessian(p: Problem, w, hessian_step=1e-5, kernels="plain") -> np.ndarray:
+    """The finite-difference Hessian that Newton's method uses, called directly on either workspace."""
+    flags = np.zeros(1, np.int64)
+    if kernels == "plain":
+        ws = plain_workspace(NEEDS_HESSIAN, p.net.topology, p.X, p.D, flags)
+    else:
+        ws = fast_workspace(NEEDS_HESSIAN, p.net.topology, np.ascontiguousarray(p.X.T), np.ascontiguousarray(p.D.T),
+                            flags)
+    hessian = interpreted(newton.hessian) if kernels == "plain" else newton.hessian  # a Python or a compiled workspace
+    hessian(ws, np.array(w, dtype=float), hessian_step)
+    return np.array(ws.G)
 
 
 def rel(a, b) -> float:
@@ -183,11 +186,13 @@ def check_contract(r: TrainResult, p: Problem, w0, goal: float):
     assert np.all(np.isfinite(r.weights)), "non-finite weights returned"
     assert math.isfinite(r.error) and math.isfinite(r.initial_error)
     assert np.all(np.isfinite(r.history.error))
-    # success is exactly "E <= goal", and the reported errors are the errors of the weights
-    assert r.success == (r.stop_reason is StopReason.GOAL) == (r.error <= goal)
-    # (abs: at E ~ 1e-30 the errors e are at rounding level and so is E's relative accuracy)
-    assert r.initial_error == pytest.approx(E_of(p, w0), rel=1e-12, abs=1e-24)
-    assert r.error == pytest.approx(E_of(p, r.weights), rel=1e-10, abs=1e-24)
+    # reaching the goal is exactly "E <= goal"; success is convergence (goal, or a vanished gradient or step)
+    assert r.reached_goal == (r.stop_reason is StopReason.GOAL) == (r.error <= goal)
+    assert r.success == (r.stop_reason in (StopReason.GOAL, StopReason.MIN_GRAD, StopReason.MIN_STEP))
+    # (abs: each e = d − o carries a rounding error of about 1e-16, so E = ½Σe² is known to
+    # about Σ|e|·1e-16 ≤ 1e-14·√E; near a perfect fit that is most of E)
+    assert r.initial_error == pytest.approx(E_of(p, w0), rel=1e-12, abs=1e-14 * math.sqrt(r.initial_error) + 1e-30)
+    assert r.error == pytest.approx(E_of(p, r.weights), rel=1e-10, abs=1e-14 * math.sqrt(r.error) + 1e-30)
     if r.iterations > 0:
         assert r.history.error[-1] == r.error
         assert r.history.gradient_norm[0] == pytest.approx(np.linalg.norm(gradient(p, w0)), rel=1e-10)
@@ -373,7 +378,7 @@ def test_callback_path_equals_compiled_path(case):
         assert rec.mu == h.mu[i] or (math.isnan(rec.mu) and math.isnan(h.mu[i]))
         assert rec.gradient_norm == h.gradient_norm[i]
         assert rec.rejected == h.rejected[i] and rec.forced == bool(h.forced[i])
-        assert rec.error == pytest.approx(E_of(p, rec.weights), rel=1e-10, abs=1e-24)
+        assert rec.error == pytest.approx(E_of(p, rec.weights), rel=1e-10, abs=1e-14 * math.sqrt(rec.error) + 1e-30)
     assert np.array_equal(records[-1].weights, plain.weights)
     # the weights after iteration k are those of a run stopped by max_iter=k
     for k in sorted({1, (len(records) + 1) // 2}):
@@ -491,6 +496,8 @@ def test_newton_hessian_matches_independent_hessians(where):
          "parity3": lambda: p.net.init_weights(1)}[where]()
     H = code_hessian(p, w)
     assert np.array_equal(H, H.T)
+    # the compiled twin's Hessian agrees with the plain kernels' to rounding of the gradients' differences
+    ref.check_close(code_hessian(p, w, kernels="fast"), H, 1e-8, "Hessian of the speed twins vs the plain kernels")
     # JᵀJ + Σ e ∂²e (eqs. 12.20-12.21), second derivatives from the Jacobian
     ref.check_close(H, hessian_oracle(p, w), 1e-7, "Hessian vs JᵀJ + S")
     # central second differences of E alone (reference.fd_hessian), nothing shared
@@ -578,10 +585,10 @@ BAD_VALUES = [
     ("lm", {"mu_dec": 1.0}, "(1.0, inf)"),
     ("lm", {"mu_dec": math.nan}, "NaN"),
     ("lm", {"max_tries": 0}, "[1, inf)"),
-    ("lm", {"mu_min": 0.1}, "[0.0, 0.01]"),  # above mu
-    ("lm", {"mu_max": 1e-3}, "[0.01, inf)"),  # below mu
+    ("lm", {"mu_min": 0.1}, "at most mu (0.01, its default)"),  # above mu
+    ("lm", {"mu_max": 1e-3}, "at least mu (0.01, its default)"),  # below mu
     ("newton", {"hessian_step": 0.0}, "(0.0, 1.0]"),
-    ("newton", {"indefinite": "maybe"}, "'stop' or 'step'"),
+    ("newton", {"indefinite": "maybe"}, "['stop', 'step']"),
 ] + [
     (a, opt, text) for a in ALGORITHMS for opt, text in [
         ({"goal": -1.0}, "[0.0, inf)"),
@@ -713,8 +720,8 @@ def parity3_lm_trials():
 def test_lm_solves_parity3_in_95_of_100_trials(parity3_lm_trials):
     t = parity3_lm_trials[True]
     assert t.trials == 100
-    assert t.success.sum() >= 95, t
-    assert np.all(t.error[t.success] <= 0.01)
+    assert t.reached_goal.sum() >= 95, t
+    assert np.all(t.error[t.reached_goal] <= 0.01)
     assert t.mean_iterations < 20
 
 
@@ -724,7 +731,7 @@ def test_parity3_trials_replay_with_train(parity3_lm_trials):
     W0 = experiments.trial_weights(p.net, 100, seed=0)
     assert np.array_equal(W0, t.initial_weights)
     children = np.random.SeedSequence(0).spawn(100)
-    for i in sorted({0, 1, 2, 50, 99, *np.flatnonzero(~t.success)[:3].tolist()}):
+    for i in sorted({0, 1, 2, 50, 99, *np.flatnonzero(~t.reached_goal)[:3].tolist()}):
         assert np.array_equal(W0[i], p.net.init_weights(np.random.default_rng(children[i])))
         r = lm.train(p.net, p.X, p.D, "lm", w0=W0[i], goal=0.01)
         assert r.iterations == t.iterations[i]
@@ -764,7 +771,7 @@ def test_max_time_without_a_cycle_counter_warns(monkeypatch):
     from lmtrain import algorithms
 
     monkeypatch.setattr(_clock, "_HZ", 0.0)
-    algorithms._OPTION_CACHE.clear()
+    algorithms.run._PLANS.clear()
     try:
         X, D = lm.datasets.xor()
         net = lm.mlp([2, 2, 1])
@@ -773,4 +780,4 @@ def test_max_time_without_a_cycle_counter_warns(monkeypatch):
         assert r.iterations <= 3 and np.all(np.isfinite(r.weights))
         assert np.all(r.history.time == 0.0)
     finally:
-        algorithms._OPTION_CACHE.clear()
+        algorithms.run._PLANS.clear()

@@ -86,10 +86,10 @@ def test_any_trial_replays_alone(problem, compared, label, algorithm):
 def test_lm_reaches_the_goal_on_parity3(compared):
     # the chapter's headline (Table 12.2): LM succeeds where Gauss–Newton fails
     s = compared["LM"]
-    assert s.success_rate == 1.0
+    assert s.goal_rate == 1.0
     assert np.all(s.error <= GOAL)
     assert s.mean_iterations < 30
-    assert compared["Gauss–Newton"].success_rate < 0.5
+    assert compared["Gauss–Newton"].goal_rate < 0.5
 
 
 def test_summary_numbers_match_the_per_trial_arrays(compared):
@@ -99,7 +99,7 @@ def test_summary_numbers_match_the_per_trial_arrays(compared):
     for row, s in zip(rows, compared.values()):
         ok = [int(c) == int(StopReason.GOAL) for c in s.stop_reason]
         assert row["trials"] == len(ok)
-        assert row["success_rate"] == pytest.approx(sum(ok) / len(ok))
+        assert row["reached_goal"] == pytest.approx(sum(ok) / len(ok))
         its = [int(k) for k, good in zip(s.iterations, ok) if good]
         if its:
             assert row["mean_iterations"] == pytest.approx(sum(its) / len(its))
@@ -195,7 +195,7 @@ def test_small_chunks_give_the_results_of_one_call(problem, monkeypatch, algorit
 
     monkeypatch.setattr(ex, "_chunks", spy)
     chunked = ex.run_trials(net, X, D, algorithm, **common)
-    first = ex._first_chunk(get_algorithm(algorithm).code, X.shape[0], parallel)
+    first = lm.algorithms.first_chunk(get_algorithm(algorithm), X.shape[0], parallel)
     assert len(calls) == -(-trials // first) >= 2 and all(b - a <= first for a, b in calls)
     for name in ("stop_reason", "iterations", "error", "weights"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(plain, name), err_msg=name)

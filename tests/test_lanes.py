@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 import lmtrain as lm
-from lmtrain.algorithms import _batch, _lanes, _options as O, pack_options, resolve_options
+from lmtrain.algorithms import EBP, records, resolve_options
+from lmtrain.algorithms._fast import lanes as _lanes
+from lmtrain.algorithms._fast import trials as _batch
 from lmtrain.experiments import run_trials, trial_weights
 from lmtrain.result import StopReason
 
@@ -108,14 +110,15 @@ def test_any_lane_count_gives_the_same_trials(n_lanes):
     net, X, D = PROBLEMS["mlp-parity3"]
     W0 = trial_weights(net, 11, seed=5)
     o = resolve_options("ebp", {"alpha": 2.0, "momentum": 0.3, "goal": 0.01, "max_iter": 300})
-    fopt, iopt = pack_options(o)
-    tint, tgain = _batch.flat_topology(net.topology)
+    opts = records.pack(o, D.size, lm._clock.ticks_per_second(), float("nan"))
+    flat = _batch.flat_topology(net.topology)
     T, N, L = len(W0), net.n_weights, 25
     ref = (np.empty((T, 2), np.int64), np.empty((T, 3)), np.empty((T, N)), np.empty((T, L)))
     got = (np.empty((T, 2), np.int64), np.empty((T, 3)), np.empty((T, N)), np.empty((T, L)))
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    _batch.run_many(O.EBP, W0, XT, DT, True, tint, tgain, fopt, iopt, 0.0, L, 0, T, *ref)
-    assert _lanes.run_many_ebp(O.EBP, W0, X, D, False, tint, tgain, fopt, iopt, 0.0, L, 0, T, *got, n_lanes) == 0
+    flags = np.zeros(1, np.int64)
+    _batch.run_many(EBP, W0, (XT, DT, True), flat, opts, (0, T, L), ref, flags)
+    assert _lanes.run_many_ebp(W0, (X, D, False), flat, opts, (0, T, L), got, flags, n_lanes) == 0
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1][:, :2], ref[1][:, :2])
     np.testing.assert_array_equal(got[2], ref[2])
@@ -128,11 +131,10 @@ def test_lanes_report_bad_input_like_the_loop():
     W0 = trial_weights(net, 4, seed=1)
     W0[2, 3] = np.nan
     o = resolve_options("ebp", {})
-    fopt, iopt = pack_options(o)
-    tint, tgain = _batch.flat_topology(net.topology)
+    opts = records.pack(o, D.size, lm._clock.ticks_per_second(), float("nan"))
     outs = (np.empty((4, 2), np.int64), np.empty((4, 3)), np.empty((4, net.n_weights)), np.empty((4, 0)))
-    assert _lanes.run_many_ebp(O.EBP, W0, X, D, False, tint, tgain, fopt, iopt, 0.0, 0, 0, 4, *outs, 4) \
-        == _batch.BAD_INPUT
+    assert _lanes.run_many_ebp(W0, (X, D, False), _batch.flat_topology(net.topology), opts, (0, 4, 0), outs,
+                               np.zeros(1, np.int64), 4) == _batch.BAD_INPUT
 
 
 def test_lane_count_rule():

@@ -22,7 +22,9 @@ import pytest
 
 import lmtrain as lm
 from lmtrain.algorithms import lm as lm_rule
-from lmtrain.algorithms import pack_options, resolve_options
+from numba import njit
+
+from lmtrain.algorithms import records, resolve_options
 from lmtrain.result import StopReason
 from test_algorithms import E_of, J_e, gradient, parity3, perturbed, rel, teacher, two_outputs
 
@@ -333,15 +335,23 @@ def _decide_id(row):
     return f"{ACTION_NAMES[action]}-Et={Et}-mu={mu}-t={t}" + (f"-{opts}" if opts else "")
 
 
-def _decide(options, E, Et, mu, t):
+@njit(cache=True)
+def _decide_compiled(E, Et, mu, t, opts):
+    return lm_rule.decide(E, Et, mu, t, opts[0])
+
+
+def _decide(options, E, Et, mu, t, compiled=True):
     o = resolve_options("lm", options)
-    fopt, iopt = pack_options(o)
-    return lm_rule.decide(float(E), float(Et), float(mu), int(t), fopt, iopt)
+    opts = records.pack(o, 1, 0.0, o["mu"])
+    if compiled:
+        return _decide_compiled(float(E), float(Et), float(mu), int(t), opts)
+    return lm_rule.decide(float(E), float(Et), float(mu), int(t), opts[0])  # as the blocked path runs it
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "interpreted"])
 @pytest.mark.parametrize("options,E,Et,mu,t,action,mu_next", DECIDE_TABLE, ids=[_decide_id(r) for r in DECIDE_TABLE])
-def test_decide(options, E, Et, mu, t, action, mu_next):
-    got_action, got_mu = _decide(options, E, Et, mu, t)
+def test_decide(options, E, Et, mu, t, action, mu_next, compiled):
+    got_action, got_mu = _decide(options, E, Et, mu, t, compiled)
     assert ACTION_NAMES[got_action] == ACTION_NAMES[action]
     assert got_mu == pytest.approx(mu_next, rel=1e-15)
 

@@ -295,9 +295,8 @@ METHODS = {
     "error": lambda w, x, d: NET.error(w, x, d),
     "gradient": lambda w, x, d: NET.gradient(w, x, d),
     "quasi_hessian": lambda w, x, d: NET.quasi_hessian(w, x, d),
-    "quasi_hessian_block1": lambda w, x, d: NET.quasi_hessian(w, x, d, block=1),
 }
-WITH_TARGETS = ["error", "gradient", "quasi_hessian", "quasi_hessian_block1"]
+WITH_TARGETS = ["error", "gradient", "quasi_hessian"]
 
 
 def _with(a, idx, value):
@@ -371,22 +370,10 @@ def test_bad_D_is_rejected(method, bad, exc, match):
         METHODS[method](W, X, bad)
 
 
-@pytest.mark.parametrize(
-    "block, exc, match",
-    [(0, ValueError, r"block must be in \[1, inf\), got 0"), (-3, ValueError, r"block must be in \[1, inf\)"),
-     (1.5, TypeError, r"block must be an integer, got 1.5"), ("2", TypeError, r"block must be an integer"),
-     (True, TypeError, r"block must be an integer"), (None, TypeError, r"block must be an integer")],
-)
-def test_bad_block_is_rejected(block, exc, match):
-    with pytest.raises(exc, match=match):
-        NET.quasi_hessian(W, X, D, block=block)
-
-
 def test_good_arguments_pass_the_same_boundary():
     """The fixtures above are valid apart from the one corrupted argument."""
     for call in METHODS.values():
         call(W, X, D)
-    NET.quasi_hessian(W, X, D, block=np.int64(2))
     NET.error(W, X, D.ravel())  # 1-D targets for a single output
     NET.forward(W, X.astype(bool))  # booleans are numbers
 

@@ -1,6 +1,6 @@
 """What the speed work must not change: results, whichever path computes them.
 
-* the branch-free ``tanh`` of the engine against ``numpy.tanh``;
+* the branch-free ``tanh`` of the speed twins against ``numpy.tanh``;
 * the Cholesky solves against ``numpy.linalg`` and, bit for bit, against the
   plain algorithm in Python;
 * the blocked Gram products against plain dot products, bit for bit;
@@ -23,8 +23,13 @@ import numpy as np
 import pytest
 
 import lmtrain as lm
-from lmtrain import engine
-from lmtrain.algorithms import _batch, _options as O, lm_blocked
+from lmtrain.algorithms import GAUSS_NEWTON, LM, records
+from lmtrain.algorithms._fast import blas, blocked, pairs, simd
+from lmtrain.algorithms._fast import forward as fast_forward
+from lmtrain.algorithms._fast import gram as fast_gram
+from lmtrain.algorithms._fast import trials as _batch
+from lmtrain.algorithms import lm as lm_rule
+from lmtrain.algorithms.shared import interpreted
 from lmtrain.experiments import run_trials, trial_weights
 
 ULP_LIMIT = 4
@@ -46,7 +51,7 @@ def _tanh_inputs():
 def test_tanh_matches_numpy_to_a_few_ulp():
     x = _tanh_inputs()
     out = np.empty_like(x)
-    engine.tanh_array(x, out)
+    simd.tanh_array(x, out)
     ref = np.tanh(x)
     ulp = np.abs(out - ref) / np.spacing(np.abs(ref))
     worst = int(np.argmax(ulp))
@@ -58,7 +63,7 @@ def test_tanh_matches_numpy_to_a_few_ulp():
 def test_tanh_special_values():
     x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -1e308])
     out = np.empty_like(x)
-    engine.tanh_array(x, out)
+    simd.tanh_array(x, out)
     assert out[0] == 0.0 and not np.signbit(out[0])
     assert out[1] == 0.0 and np.signbit(out[1]), "tanh(-0) must be -0"
     assert out[2] == 1.0 and out[3] == -1.0
@@ -73,9 +78,9 @@ def test_tanh_is_the_same_compiled_and_interpreted(monkeypatch):
     equivalent, as under NUMBA_DISABLE_JIT.)"""
     x = _tanh_inputs()[::97]
     out = np.empty_like(x)
-    engine.tanh_array(x, out)
-    monkeypatch.setattr(engine, "_float_from_bits", engine._float_from_bits_py)
-    py = np.array([engine.tanh.py_func(float(v)) for v in x])
+    simd.tanh_array(x, out)
+    monkeypatch.setattr(simd, "_float_from_bits", simd._float_from_bits_py)
+    py = np.array([simd.tanh.py_func(float(v)) for v in x])
     np.testing.assert_array_equal(out, py)
 
 
@@ -88,18 +93,18 @@ def test_cholesky_solves_match_numpy(n):
     b = rng.normal(size=n)
     x_ref = np.linalg.solve(A, b)
     A1, x1 = A.copy(), b.copy()
-    assert engine.cholesky_solve(A1, x1)
+    assert fast_gram.cholesky_solve(A1, x1)
     np.testing.assert_allclose(x1, x_ref, rtol=1e-10, atol=1e-12)
     x2 = b.copy()
-    engine.cholesky_solve_lower(np.linalg.cholesky(A), x2)
+    fast_gram.cholesky_solve_lower(np.linalg.cholesky(A), x2)
     np.testing.assert_allclose(x2, x_ref, rtol=1e-10, atol=1e-12)
 
 
 def test_cholesky_reports_singular_and_indefinite():
     v = np.array([1.0, 2.0, 3.0])
-    assert not engine.cholesky_solve(np.outer(v, v), np.ones(3))  # rank 1
-    assert not engine.cholesky_solve(np.diag([1.0, -1.0, 2.0]), np.ones(3))
-    assert not engine.cholesky_solve(np.full((2, 2), np.nan), np.ones(2))
+    assert not fast_gram.cholesky_solve(np.outer(v, v), np.ones(3))  # rank 1
+    assert not fast_gram.cholesky_solve(np.diag([1.0, -1.0, 2.0]), np.ones(3))
+    assert not fast_gram.cholesky_solve(np.full((2, 2), np.nan), np.ones(2))
 
 
 
@@ -138,7 +143,7 @@ def test_cholesky_solve_is_the_plain_algorithm_bit_for_bit(n):
     A = B.T @ B + 0.01 * np.eye(n)
     b = rng.normal(size=n)
     A1, x1 = A.copy(), b.copy()
-    assert engine.cholesky_solve(A1, x1)
+    assert fast_gram.cholesky_solve(A1, x1)
     x_ref, U_ref = _cholesky_plain(A, b)
     np.testing.assert_array_equal(x1, x_ref)
     np.testing.assert_array_equal(np.triu(A1), np.triu(U_ref))
@@ -146,7 +151,7 @@ def test_cholesky_solve_is_the_plain_algorithm_bit_for_bit(n):
 
 # --------------------------------------------------------------- forward
 def _plain_forward(net, w, X):
-    """Y, S and the net values of every node by plain Python loops in the engine's order
+    """Y, S and the net values of every node by plain Python loops in the twin's order
     (net = bias, then += w·y per input)."""
     n_in, in_ptr, in_idx, w_ptr, act, gain, _ = net.topology
     P = X.shape[0]
@@ -163,11 +168,10 @@ def _plain_forward(net, w, X):
             NET[node, p] = net_value
             g = float(gain[j])
             if act[j] == lm.activations.BIPOLAR:
-                y = engine.tanh(g * net_value)
+                y = simd.tanh(g * net_value)
                 s = g * (1.0 - y * y)
             elif act[j] == lm.activations.UNIPOLAR:
-                y = 1.0 / (1.0 + math.exp(-g * net_value))
-                s = g * y * (1.0 - y)
+                y, s = lm.activations.unipolar(g, net_value)  # the record's own function
             else:
                 y, s = g * net_value, g
             Y[node, p], S[node, p] = y, s
@@ -192,7 +196,7 @@ def test_forward_is_plain_loops_bit_for_bit(P):
         Y = np.full_like(Y_ref, np.nan)
         Y[:n_in] = X.T
         S = np.full_like(S_ref, np.nan)
-        engine.forward(w, Y, S, net.topology)
+        fast_forward.forward(w, Y, S, net.topology)
         np.testing.assert_array_equal(Y, Y_ref, err_msg=f"P={P}, net {i}")
         np.testing.assert_array_equal(S[n_in:], S_ref[n_in:], err_msg=f"P={P}, net {i}")
         # the interpreted stand-in of the vector sums does the same arithmetic
@@ -200,7 +204,7 @@ def test_forward_is_plain_loops_bit_for_bit(P):
         for j in range(act.shape[0]):
             Yp = Y_ref.copy()
             Yp[n_in + j] = np.nan
-            engine._net_rows_py(w, w_ptr[j], Yp, in_idx, in_ptr[j], in_ptr[j + 1], n_in + j)
+            simd._net_rows_py(w, w_ptr[j], Yp, in_idx, in_ptr[j], in_ptr[j + 1], n_in + j)
             np.testing.assert_array_equal(Yp[n_in + j], NET[n_in + j])
 
 
@@ -227,11 +231,11 @@ def test_small_side_gram_is_plain_dot_products_bit_for_bit(R):
         JT[rng.random(JT.shape) < 0.2] = 0.0  # exact zeros, as where an output does not depend on a weight
         G = np.full((R, R), np.nan)
         Jr = np.empty((R, N))
-        engine.gram_t(JT, G, True, Jr)
+        fast_gram.gram_t(JT, G, True, Jr)
         ref = _plain_gram(JT.T)
         np.testing.assert_array_equal(G, ref, err_msg=f"R={R}, N={N}")
         py = np.empty((R, R))
-        engine._gram_cols_small_py(JT, py)
+        simd._gram_cols_small_py(JT, py)
         np.testing.assert_array_equal(py, ref)
 
 
@@ -241,7 +245,7 @@ def test_gram_rows_is_plain_dot_products_bit_for_bit(n, L):
     rng = np.random.default_rng(n * 100 + L)
     A = rng.normal(size=(n, L))
     G = np.full((n, n), np.nan)
-    engine.gram_rows(A, G)
+    fast_gram.gram_rows(A, G)
     np.testing.assert_array_equal(G, _plain_gram(A))
     np.testing.assert_allclose(G, A @ A.T, rtol=1e-12, atol=1e-12)
 
@@ -353,8 +357,8 @@ def cholesky(request, monkeypatch):
     """The blocked path's BLAS and LAPACK: scipy's, in place, or NumPy's (``matmul``, ``linalg.cholesky``)."""
     if request.param == "scipy":
         pytest.importorskip("scipy.linalg")
-    monkeypatch.setattr(lm_blocked, "USE_SCIPY", request.param == "scipy")
-    assert (lm_blocked._scipy() is not None) == (request.param == "scipy")
+    monkeypatch.setattr(blas, "USE_SCIPY", request.param == "scipy")
+    assert (blas.scipy_routines() is not None) == (request.param == "scipy")
     return request.param
 
 
@@ -401,14 +405,14 @@ def test_blocked_solve_against_numpy(side, cholesky, monkeypatch):
     P = 60 if side == "JᵀJ" else 7  # 37 weights
     X, D = _regression(P)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights)
     assert ws.small == (side == "JJᵀ")
     assert (ws.sp is not None) == (cholesky == "scipy")
     calls = []
     if cholesky == "scipy":  # count the calls: the scipy branch must be the one that runs
         ws.sp = _Counting(ws.sp, calls)
     w = net.init_weights(3)
-    ws.accumulate(w, XT, DT, net.topology)
+    ws.accumulate(w)
     J = net.jacobian(w, X)
     e = (D - net.forward(w, X)).ravel()
     if cholesky == "scipy":
@@ -441,11 +445,11 @@ def test_blocked_solve_numpy_branch_on_a_bordered_buffer():
     net = REG_NET
     X, D = _regression(60)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights)
     K = ws.Q.shape[0]
     assert ws.sp is not None and ws.A.shape == (K + 1, K + 1)
     w = net.init_weights(4)
-    ws.accumulate(w, XT, DT, net.topology)
+    ws.accumulate(w)
     ws.sp = None
     J = net.jacobian(w, X)
     e = (D - net.forward(w, X)).ravel()
@@ -460,14 +464,14 @@ def test_blocked_accumulation_matches_numpy_with_a_short_last_block(cholesky):
     net = REG_NET
     w = net.init_weights(9)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=10)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=10)
     assert [nb for _, nb in ws.blocks] == [10, 10, 10, 10, 10, 3]
-    ws.accumulate(w, XT, DT, net.topology)
+    ws.accumulate(w)
     J = net.jacobian(w, X)
     e = (D - net.forward(w, X)).ravel()
     np.testing.assert_allclose(ws.gram(), J.T @ J, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ws.g, J.T @ e, rtol=1e-12, atol=1e-12)
-    assert ws.error(w, XT, DT, net.topology) == pytest.approx(net.error(w, X, D), rel=1e-13)
+    assert ws.error(w) == pytest.approx(net.error(w, X, D), rel=1e-13)
 
 
 PAIR_NETS = {
@@ -493,8 +497,8 @@ def test_pair_product_gram_equals_jtj(name, block, cholesky):
     D = rng.normal(size=(P, net.n_outputs))
     w = net.init_weights(4)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=block)
-    ws.accumulate(w, XT, DT, net.topology)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=block)
+    ws.accumulate(w)
     J = net.jacobian(w, X)
     ref = J.T @ J
     np.testing.assert_allclose(ws.gram(), ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
@@ -507,7 +511,7 @@ def test_pair_product_gram_equals_jtj(name, block, cholesky):
 
 def test_gram_plan_groups_the_layers():
     net = PAIR_NETS["mlp 2-20-20-1"]
-    plan = lm_blocked.gram_plan(net.topology, net.n_weights, 100)
+    plan = pairs.gram_plan(net.topology, net.n_weights, 100)
     assert [(r0, r1, bufs is not None) for r0, r1, _, _, bufs in plan] == [
         (0, 60, False),  # 20 neurons with 3 inputs (bias included): too few inputs to gain
         (60, 480, True),  # 20 neurons with 21 inputs: 210 × 231 products instead of 420·421/2
@@ -517,14 +521,14 @@ def test_gram_plan_groups_the_layers():
     np.testing.assert_array_equal(bases, np.arange(60, 480, 21))
     np.testing.assert_array_equal(srcs, np.arange(2, 22))  # the first layer's nodes
     assert UT.shape == (210, 100) and VT.shape == (231, 100) and C.shape == Cc.shape == (210, 231)
-    chunk = lm_blocked.gram_plan(net.topology, net.n_weights, 5000)[1][4]
-    assert chunk[0].shape == (210, lm_blocked.PAIR_CHUNK)  # big blocks: pair products a chunk at a time
+    chunk = pairs.gram_plan(net.topology, net.n_weights, 5000)[1][4]
+    assert chunk[0].shape == (210, pairs.PAIR_CHUNK)  # big blocks: pair products a chunk at a time
     # nothing to gain: FCC neurons each have their own inputs; and the switch
     big = lm.mlp([2, 100, 100, 1])  # its 100-neuron layer would need 53·10⁶ doubles of buffers: syrk
-    assert lm_blocked.gram_plan(big.topology, big.n_weights, 2000) == []
+    assert pairs.gram_plan(big.topology, big.n_weights, 2000) == []
     fcc = PAIR_NETS["fcc 3 inputs, 6 neurons"]
-    assert lm_blocked.gram_plan(fcc.topology, fcc.n_weights, 100) == []
-    assert lm_blocked.gram_plan(net.topology, net.n_weights, 100, pairs=False) == []
+    assert pairs.gram_plan(fcc.topology, fcc.n_weights, 100) == []
+    assert pairs.gram_plan(net.topology, net.n_weights, 100, pairs=False) == []
 
 
 def test_pair_products_against_plain_loops():
@@ -549,7 +553,7 @@ def test_pair_products_against_plain_loops():
     for c0, width in ((0, P), (4, 5)):  # all patterns; a chunk of patterns 4..8
         UT = np.empty((10, width))
         VT = np.empty((21, width))  # 5 inputs and the bias: 6·7/2 pairs
-        engine.pair_products(JT, Ynodes, bases, srcs, c0, UT, VT)
+        pairs.pair_products(JT, Ynodes, bases, srcs, c0, UT, VT)
         ps = range(c0, c0 + width)
         q = 0
         for i in range(4):
@@ -571,14 +575,16 @@ def test_pair_product_training_follows_syrk():
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
     runs = []
     for pairs in (True, False):
-        ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=64, pairs=pairs)
+        ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=64, pairs=pairs)
         w = net.init_weights(6)
-        E0 = ws.error(w, XT, DT, net.topology)
-        fopt, iopt = lm.algorithms.pack_options(lm.algorithms.resolve_options("lm", {"max_iter": 12}))
+        E0 = ws.error(w)
+        o = lm.algorithms.resolve_options("lm", {"max_iter": 12})
+        opts = records.pack(o, D.size, 0.0, o["mu"])
         E, mu, rejected = E0, 0.01, []
-        for _ in range(12):
-            status, E, mu, _, rej, _, _, _ = lm_blocked.lm_step(w, E, mu, XT, DT, net.topology, fopt, iopt, ws)
-            rejected.append(rej)
+        for _ in range(12):  # the LM step itself, interpreted on the blocked workspace as the trainer runs it
+            out = interpreted(lm_rule.step)(w, E, mu, opts[0], ws)
+            E, mu = out.error, out.mu
+            rejected.append(out.rejected)
         runs.append((w, E, rejected, _plan_kinds(ws) if pairs else None))
     (wa, Ea, ra, kinds), (wb, Eb, rb, _) = runs
     assert "pairs" in {k for *_, k in kinds}
@@ -592,10 +598,10 @@ def test_blocked_workspace_does_not_grow_with_the_patterns():
     sizes = []
     for P in (20_000, 100_000):
         X, D = _regression(P)
-        ws = lm_blocked.Workspace(O.LM, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), net.n_nodes,
-                                  net.n_weights)
+        ws = blocked.Workspace((np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)), net.topology, net.n_nodes,
+                               net.n_weights)
         sizes.append(ws.nbytes)
-        assert ws.block * net.n_weights <= lm_blocked.BLOCK_ENTRIES
+        assert ws.block * net.n_weights <= blocked.BLOCK_ENTRIES
     assert sizes[1] == sizes[0] or sizes[1] < 64 << 20
     assert max(sizes) < 64 << 20, "the blocked path should hold far less than the 400 MB Jacobian"
 
@@ -603,15 +609,15 @@ def test_blocked_workspace_does_not_grow_with_the_patterns():
 def test_block_rows_avoid_multiples_of_4_kb():
     """The fewest blocks within BLOCK_ENTRIES, equal in size, except that a row of J_b or of the node
     values is never a multiple of 4 KB."""
-    E = lm_blocked.BLOCK_ENTRIES
-    assert lm_blocked.block_patterns(2000, 1, 501, entries=1 << 18) == 500  # four of 500, not 3 × 523 + 431
-    assert lm_blocked.block_patterns(100_000, 1, 501, entries=1 << 20) == 2084  # 48 blocks; 2,092 fit
-    assert lm_blocked.block_patterns(100_352, 1, 512, entries=1 << 20) == 2040  # 2,048 would alias in the caches
-    assert lm_blocked.block_patterns(100_352, 2, 256, entries=1 << 20) == 2040  # J_b rows are B·M long
-    assert lm_blocked.block_patterns(2048, 1, 512, entries=1 << 20) == 2048  # one block of all patterns
-    assert lm_blocked.block_patterns(10, 1, 10**7) == 1
+    E = blocked.BLOCK_ENTRIES
+    assert blocked.block_patterns(2000, 1, 501, entries=1 << 18) == 500  # four of 500, not 3 × 523 + 431
+    assert blocked.block_patterns(100_000, 1, 501, entries=1 << 20) == 2084  # 48 blocks; 2,092 fit
+    assert blocked.block_patterns(100_352, 1, 512, entries=1 << 20) == 2040  # 2,048 would alias in the caches
+    assert blocked.block_patterns(100_352, 2, 256, entries=1 << 20) == 2040  # J_b rows are B·M long
+    assert blocked.block_patterns(2048, 1, 512, entries=1 << 20) == 2048  # one block of all patterns
+    assert blocked.block_patterns(10, 1, 10**7) == 1
     for P, M, N in ((100_000, 1, 512), (100_000, 3, 97), (5000, 1, 64), (2000, 1, 501), (777, 2, 300)):
-        B = lm_blocked.block_patterns(P, M, N)
+        B = blocked.block_patterns(P, M, N)
         most = E // (M * N)
         n = -(-P // B)
         assert B * M * N <= E and (B == P or (B * M) % 512 != 0)
@@ -629,7 +635,7 @@ def _layouts(rng, shape):
 def test_scipy_blas_helpers_against_numpy():
     """_gemm, _gemv and _syrk: every operand layout, set and add, in place, stale NaN in the output ignored."""
     pytest.importorskip("scipy.linalg")
-    sp = lm_blocked._scipy()
+    sp = blas.scipy_routines()
     assert sp is not None
     rng = np.random.default_rng(8)
     for X in _layouts(rng, (5, 7)):
@@ -637,31 +643,31 @@ def test_scipy_blas_helpers_against_numpy():
             for order in "CF":
                 R = np.full((5, 3), np.nan, order=order)
                 ptr = R.ctypes.data
-                lm_blocked._gemm(sp, X, Y, R, False)
+                blas.gemm(sp, X, Y, R, False)
                 np.testing.assert_allclose(R, X @ Y, rtol=1e-13)
-                lm_blocked._gemm(sp, X, Y, R, True)
+                blas.gemm(sp, X, Y, R, True)
                 np.testing.assert_allclose(R, 2 * (X @ Y), rtol=1e-13)
                 assert R.ctypes.data == ptr
     for A in _layouts(rng, (6, 4)):
         x = rng.normal(size=4)
         y = np.full(6, np.nan)
-        lm_blocked._gemv(sp, A, x, y, False)
+        blas.gemv(sp, A, x, y, False)
         np.testing.assert_allclose(y, A @ x, rtol=1e-13)
-        lm_blocked._gemv(sp, A, x, y, True)
+        blas.gemv(sp, A, x, y, True)
         np.testing.assert_allclose(y, 2 * (A @ x), rtol=1e-13)
     for Z in _layouts(rng, (5, 9)):
         R = np.full((5, 5), np.nan)
-        lm_blocked._syrk(sp, Z, R, False)
-        lm_blocked._syrk(sp, Z, R, True)
+        blas.syrk(sp, Z, R, False)
+        blas.syrk(sp, Z, R, True)
         iu = np.triu_indices(5)
         np.testing.assert_allclose(R[iu], 2 * (Z @ Z.T)[iu], rtol=1e-13)
         assert np.isnan(R[np.tril_indices(5, -1)]).all()  # the lower triangle is left alone
     with pytest.raises(ValueError, match="contiguous"):
-        lm_blocked._gemm(sp, np.ones((6, 6))[::2], np.ones((6, 2)), np.empty((3, 2)), False)
+        blas.gemm(sp, np.ones((6, 6))[::2], np.ones((6, 2)), np.empty((3, 2)), False)
 
 
 class _NoNumpyBlas:
-    """``numpy`` for lm_blocked with its BLAS and LAPACK entry points refusing to run.
+    """``numpy`` for the blocked path with its BLAS and LAPACK entry points refusing to run.
 
     ``numpy.dot`` of two vectors (the norms of g and Δ) stays allowed: OpenBLAS
     runs a dot product of fewer than 10⁴ entries on the calling thread."""
@@ -691,8 +697,9 @@ def test_blocked_path_uses_one_blas_library(name, monkeypatch):
                                                      np.random.default_rng(2).normal(size=(P, 1)))
     w0 = net.init_weights(5)
     ref = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
-    monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", P // 3 * net.n_weights)  # several blocks
-    monkeypatch.setattr(lm_blocked, "np", _NoNumpyBlas())
+    monkeypatch.setattr(blocked, "BLOCK_ENTRIES", P // 3 * net.n_weights)  # several blocks
+    monkeypatch.setattr(blocked, "np", _NoNumpyBlas())
+    monkeypatch.setattr(blas, "np", _NoNumpyBlas())
     r = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
     assert r.iterations == ref.iterations == 3
     np.testing.assert_allclose(r.weights, ref.weights, rtol=1e-6, atol=1e-9)
@@ -702,27 +709,27 @@ def test_blocked_path_uses_one_blas_library(name, monkeypatch):
 def test_blocked_jacobian_reuses_the_forward_pass_only_at_its_weights(keep, monkeypatch):
     """After error(w1), accumulate(w1) may start from the forward pass error() left; accumulate(w2) may
     not. Both equal a fresh workspace's, bit for bit, with every block's pass kept or one shared buffer."""
-    monkeypatch.setattr(lm_blocked, "KEEP_FORWARD_BYTES", 8 << 20 if keep else 0)
+    monkeypatch.setattr(blocked, "KEEP_FORWARD_BYTES", 8 << 20 if keep else 0)
     net = lm.mlp([2, 6, 5, 1], activation="bipolar", output_activation="linear")
     X, D = _regression(203, seed=4)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
     w1, w2 = net.init_weights(1), net.init_weights(2)
 
     def fresh(w):
-        ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
-        ws.accumulate(w, XT, DT, net.topology)
+        ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=50)
+        ws.accumulate(w)
         return ws.gram(), ws.g.copy()
 
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=50)
     assert ws.keeps_forward == keep and len(ws.blocks) == 5  # four full blocks and a tail of 3
     calls = []
     for name in ("block_jacobian", "block_jacobian_at"):
-        f = getattr(engine, name)
-        monkeypatch.setattr(lm_blocked.engine, name, lambda *a, _f=f, _n=name: calls.append(_n) or _f(*a))
+        f = getattr(blocked, name)
+        monkeypatch.setattr(blocked, name, lambda *a, _f=f, _n=name: calls.append(_n) or _f(*a))
     for w_err, w_acc in ((w1, w1), (w1, w2), (w2, w2)):
-        assert ws.error(w_err, XT, DT, net.topology) == pytest.approx(net.error(w_err, X, D), rel=1e-13)
+        assert ws.error(w_err) == pytest.approx(net.error(w_err, X, D), rel=1e-13)
         del calls[:]
-        ws.accumulate(w_acc, XT, DT, net.topology)
+        ws.accumulate(w_acc)
         reused = keep and w_err is w_acc
         assert calls == ["block_jacobian_at" if reused else "block_jacobian"] * 5
         Q, g = fresh(w_acc)
@@ -738,28 +745,27 @@ def test_a_try_above_the_current_error_stops_its_forward_passes(monkeypatch):
     net = lm.mlp([2, 6, 5, 1], activation="bipolar", output_activation="linear")
     X, D = _regression(203, seed=4)
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = lm_blocked.Workspace(O.LM, XT, DT, net.n_nodes, net.n_weights, block=50)
+    ws = blocked.Workspace((XT, DT), net.topology, net.n_nodes, net.n_weights, block=50)
     w = net.init_weights(1)
-    E = ws.error(w, XT, DT, net.topology)
+    E = ws.error(w)
     assert E == pytest.approx(net.error(w, X, D), rel=1e-13)
-    assert ws.error(w, XT, DT, net.topology, above=E) == E  # never above: the whole sum
-    part = ws.error(w, XT, DT, net.topology, above=E / 10)
+    assert ws.error(w, above=E) == E  # never above: the whole sum
+    part = ws.error(w, above=E / 10)
     assert E / 10 < part < E  # cut after a block
     assert not ws._fwd_ok
-    whole = ws.error(w, XT, DT, net.topology, above=math.inf)
+    whole = ws.error(w, above=math.inf)
     assert whole == E and ws._fwd_ok
 
     X2, D2 = _regression(3000, seed=6)
     net2 = lm.mlp([2, 8, 8, 1], activation="bipolar", output_activation="linear")
     w0 = net2.init_weights(2)
-    monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", 300 * net2.n_weights)
+    monkeypatch.setattr(blocked, "BLOCK_ENTRIES", 300 * net2.n_weights)
     runs = {}
     for how in ("cut", "whole"):
         if how == "whole":
-            plain = lm_blocked.Workspace.error
-            monkeypatch.setattr(lm_blocked.Workspace, "error", lambda self, w, XT, DT, topo, above=math.inf:
-                                plain(self, w, XT, DT, topo))
-            lm_blocked.release()
+            plain = blocked.Workspace.error
+            monkeypatch.setattr(blocked.Workspace, "error", lambda self, w, above=math.inf: plain(self, w))
+            blocked.release()
         # max_tries=1: a second rejected try is taken anyway (Fig. 12.5), with its whole error
         runs[how] = [lm.train(net2, X2, D2, w0=w0, max_iter=25, jacobian="blocks", max_tries=k) for k in (5, 1)]
     assert runs["cut"][0].history.rejected.sum() > 0 and runs["cut"][1].history.forced.any()
@@ -776,45 +782,43 @@ def test_blocked_workspace_is_kept_for_the_next_call(monkeypatch):
     X1, D1 = _regression(300, seed=1)
     X2, D2 = _regression(300, seed=2)
     w0 = net.init_weights(3)
-    monkeypatch.setattr(lm_blocked, "KEEP_BYTES", 0)
-    lm_blocked.release()
+    monkeypatch.setattr(blocked, "KEEP_BYTES", 0)
+    blocked.release()
     fresh = lm.train(net, X2, D2, w0=w0, max_iter=6, jacobian="blocks")
-    assert lm_blocked._kept == []  # nothing kept when KEEP_BYTES is 0
-    monkeypatch.setattr(lm_blocked, "KEEP_BYTES", 64 << 20)
+    assert blocked._kept == []  # nothing kept when KEEP_BYTES is 0
+    monkeypatch.setattr(blocked, "KEEP_BYTES", 64 << 20)
     lm.train(net, X1, D1, w0=net.init_weights(4), max_iter=6, jacobian="blocks")
-    (kept,) = lm_blocked._kept
+    (kept,) = blocked._kept
     again = lm.train(net, X2, D2, w0=w0, max_iter=6, jacobian="blocks")
-    assert lm_blocked._kept == [kept]  # the same workspace served the second call and was kept again
+    assert blocked._kept == [kept]  # the same workspace served the second call and was kept again
     assert again.iterations == fresh.iterations
     np.testing.assert_array_equal(again.weights, fresh.weights)
     np.testing.assert_array_equal(again.history.error, fresh.history.error)
     r = run_trials(net, X2, D2, "lm", w0=w0[None, :], max_iter=6, jacobian="blocks", progress=False)
     np.testing.assert_array_equal(r.weights[0], fresh.weights)
-    assert lm_blocked._kept == [kept]
+    assert blocked._kept == [kept]
 
     XT, DT = np.ascontiguousarray(X2.T), np.ascontiguousarray(D2.T)
     topo = net.topology
-    a = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
-    assert a is kept and lm_blocked._kept == []
-    b = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
+    a = blocked.take_workspace(XT, DT, topo, net.n_nodes, net.n_weights)
+    assert a is kept and blocked._kept == []
+    b = blocked.take_workspace(XT, DT, topo, net.n_nodes, net.n_weights)
     assert b is not a  # taken by one caller at a time
-    lm_blocked.give_back(a)
-    other = list(topo)
-    other[2] = topo[2][::-1].copy()  # the same sizes, other connections: another plan
-    assert lm_blocked.take_workspace(O.LM, XT, DT, tuple(other), net.n_nodes, net.n_weights) is not a
-    changes = [lambda: monkeypatch.setattr(lm_blocked, "BLOCK_ENTRIES", 50 * net.n_weights)]
-    if lm_blocked._scipy() is not None:  # another library for the products
-        changes.append(lambda: monkeypatch.setattr(lm_blocked, "USE_SCIPY", False))
+    blocked.give_back(a)
+    other = topo._replace(in_idx=topo.in_idx[::-1].copy())  # the same sizes, other connections: another plan
+    assert blocked.take_workspace(XT, DT, other, net.n_nodes, net.n_weights) is not a
+    changes = [lambda: monkeypatch.setattr(blocked, "BLOCK_ENTRIES", 50 * net.n_weights)]
+    if blas.scipy_routines() is not None:  # another library for the products
+        changes.append(lambda: monkeypatch.setattr(blas, "USE_SCIPY", False))
     for change in changes:
-        lm_blocked.give_back(a)
+        blocked.give_back(a)
         change()
-        c = lm_blocked.take_workspace(O.LM, XT, DT, topo, net.n_nodes, net.n_weights)
+        c = blocked.take_workspace(XT, DT, topo, net.n_nodes, net.n_weights)
         assert c is not a
         a = c
-    assert lm_blocked.take_workspace(O.GAUSS_NEWTON, XT, DT, topo, net.n_nodes, net.n_weights) is not a
-    lm_blocked.give_back(a)
-    lm_blocked.release()
-    assert lm_blocked._kept == []
+    blocked.give_back(a)
+    blocked.release()
+    assert blocked._kept == []
 
 
 # --------------------------------------------------------- the option itself
@@ -829,19 +833,20 @@ def test_jacobian_option_is_checked():
 
 
 def test_automatic_choice_of_path():
-    auto = O.JACOBIAN_AUTO
-    assert not lm_blocked.use_blocks(auto, O.LM, 8, 1, 16)  # parity-3
-    assert lm_blocked.use_blocks(auto, O.LM, 2000, 1, 501)  # the 2,000-point regression
-    assert lm_blocked.use_blocks(auto, O.GAUSS_NEWTON, 100_000, 1, 501)
-    assert not lm_blocked.use_blocks(auto, O.EBP, 100_000, 1, 501)  # EBP never forms J
-    assert not lm_blocked.use_blocks(O.JACOBIAN_FULL, O.LM, 2000, 1, 501)
-    assert lm_blocked.use_blocks(O.JACOBIAN_BLOCKS, O.LM, 8, 1, 16)
+    auto = records.JACOBIAN_AUTO
+    assert not blocked.use_blocks(auto, True, 8, 1, 16)  # parity-3
+    assert blocked.use_blocks(auto, True, 2000, 1, 501)  # the 2,000-point regression
+    assert blocked.use_blocks(auto, True, 100_000, 1, 501)
+    assert not blocked.use_blocks(auto, False, 100_000, 1, 501)  # EBP and Newton never form J
+    assert not blocked.use_blocks(records.JACOBIAN_FULL, True, 2000, 1, 501)
+    assert blocked.use_blocks(records.JACOBIAN_BLOCKS, True, 8, 1, 16)
+    assert [a.blockable for a in lm.ALGORITHMS.values()] == [False, False, True, True]  # ebp, newton, gn, lm
 
 
 def test_flat_topology_round_trip():
     for net in (NET, lm.fcc(4, 3, outputs=2), lm.bmlp([2, 3, 2])):
         tint, tgain = _batch.flat_topology(net.topology)
-        back = _batch._topology(tint, tgain)
+        back = _batch.topology(tint, tgain)
         assert int(back[0]) == int(net.topology[0])
         for a, b in zip(back[1:], net.topology[1:]):
             np.testing.assert_array_equal(a, b)

@@ -152,31 +152,34 @@ def test_automatic_progress_stays_quiet_for_short_runs_on_a_terminal(monkeypatch
     ("newton", [3, 3, 1], dict(indefinite="step", max_iter=200)),
     ("ebp", [3, 3, 1], dict(alpha=1.0)),
 ])
-def test_terminal_runs_continue_exactly_after_the_quiet_budget(monkeypatch, algorithm, net_sizes, opts):
-    # On a terminal, train() runs its one compiled call for at most the quiet
-    # period of the automatic line, and a longer run continues on the general
-    # path with the line. A tiny budget cuts every run there: the result must
-    # be that of one uninterrupted call (history times aside), and the
-    # continuation must really have happened.
+def test_runs_continue_exactly_after_their_first_slice(monkeypatch, algorithm, net_sizes, opts):
+    # train() runs its one compiled call for at most one time slice (so that
+    # Ctrl-C is noticed), and a longer run continues in slices, with the
+    # automatic line on a terminal. A tiny slice cuts every run there: the
+    # result must be that of one uninterrupted call (history times aside), and
+    # the continuation must really have happened.
     import lmtrain.algorithms as algorithms
+    from lmtrain.algorithms import run as run_module
+    from lmtrain.algorithms import watch
 
     X, D = lm.datasets.parity(net_sizes[0])
     net = lm.mlp(net_sizes, gain=0.5)
     plain = [lm.train(net, X, D, algorithm, seed=s, goal=0.01, progress=False, **opts) for s in range(4)]
     resumed = []
-    real = algorithms._train_arrays
+    real = algorithms.train
 
     def spy(*args, **kw):
         if kw.get("resume") is not None:
-            resumed.append(kw["resume"][0])  # iterations done before the budget ran out
+            resumed.append(kw["resume"].iterations)  # iterations done before the slice ran out
         return real(*args, **kw)
 
     term = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", term)
-    monkeypatch.setattr(algorithms, "_train_arrays", spy)
+    monkeypatch.setattr(algorithms, "train", spy)
     for budget in (1e-6, 2e-5, 3e-4):  # seconds: cut after the first iteration(s), or a few later
-        monkeypatch.setattr(algorithms, "PROGRESS_DELAY", budget)
-        monkeypatch.setattr(algorithms, "_OPTION_CACHE", {})
+        monkeypatch.setattr(run_module, "SLICE", budget)
+        monkeypatch.setattr(watch, "SLICE", budget)
+        monkeypatch.setattr(run_module, "_PLANS", {})
         for s, a in enumerate(plain):
             b = lm.train(net, X, D, algorithm, seed=s, goal=0.01, **opts)
             assert (b.iterations, b.stop_reason, b.error, b.initial_error) == \

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import math
 
-from numba.extending import register_jitable
 
 from ..result import CONTINUE, StopReason
 from .records import Step, small_step
 from .workspace import error_at, gradient
+from .shared import shared
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
 _MIN_STEP = int(StopReason.MIN_STEP)
 
 
-@register_jitable
+@shared
 def step(w, E, mu, o, ws):
     """One EBP iteration from the forward pass the workspace holds at ``w``."""
     gn = gradient(ws, w)  # g = Jᵀe, eq. 12.34

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import math
 
-from numba.extending import register_jitable
 
 from ..result import CONTINUE, StopReason
 from .records import Step, small_step
 from .workspace import accept, linearize, solve, trial_error
+from .shared import shared
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
@@ -30,7 +30,7 @@ _MIN_STEP = int(StopReason.MIN_STEP)
 _SINGULAR = int(StopReason.SINGULAR)
 
 
-@register_jitable
+@shared
 def step(w, E, mu, o, ws):
     """One Gauss–Newton iteration."""
     gn = linearize(ws, w)  # J and g = Jᵀe at w

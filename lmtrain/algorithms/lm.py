@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import math
 
-from numba.extending import register_jitable
 
 from ..result import CONTINUE, StopReason
 from .records import Step, small_step
 from .workspace import accept, linearize, solve, trial_error
+from .shared import shared
 
 _MIN_GRAD = int(StopReason.MIN_GRAD)
 _MIN_STEP = int(StopReason.MIN_STEP)
@@ -51,7 +51,7 @@ KEEP = 3  # strict mode: every try failed, keep w, mu multiplied once more
 STOP = 4  # mu would exceed mu_max
 
 
-@register_jitable
+@shared
 def decide(E, Et, mu, t, o):
     """The μ rule of Fig. 12.5 for try ``t`` (0-based): ``(action, next_mu)``.
 
@@ -68,7 +68,7 @@ def decide(E, Et, mu, t, o):
     return (STOP if mu_up > o.mu_max else KEEP), mu_up
 
 
-@register_jitable
+@shared
 def tries(w, E, mu, o, ws):
     """The tries of one iteration (Fig. 12.5): ``(action, E after, next μ, μ used, rejected tries)``.
 
@@ -92,7 +92,7 @@ def tries(w, E, mu, o, ws):
         t += 1
 
 
-@register_jitable
+@shared
 def step(w, E, mu, o, ws):
     """One LM iteration (Fig. 12.5)."""
     gn = linearize(ws, w)  # Jacobian matrix computation, and g = Jᵀe

@@ -11,7 +11,8 @@ record, so every path executes the same step.
 
 :func:`run` is written once and runs three ways: compiled on the plain
 kernels or on their twins (:func:`run_compiled`, and the many-trial runner of
-:mod:`._fast.trials`), and interpreted on the blocked large-problem path.
+:mod:`._fast.trials`), and interpreted (:func:`.shared.interpreted`) on the
+blocked large-problem path and on curve models.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from __future__ import annotations
 import math
 
 from numba import njit
-from numba.extending import register_jitable
 
 from .._clock import ticks
 from ..result import CONTINUE, ROW, StopReason
 from ._fast.simd import borrow, hold
 from .registry import step
 from .workspace import error_at, interrupted
+from .shared import shared
 
 _GOAL = int(StopReason.GOAL)
 _MAX_ITER = int(StopReason.MAX_ITER)
@@ -34,7 +35,7 @@ _DIVERGED = int(StopReason.DIVERGED)
 _INTERRUPTED = int(StopReason.INTERRUPTED)
 
 
-@register_jitable
+@shared
 def stop_before(E, k, st, o, stop_now):
     """The stop checks at the top of an iteration: a StopReason code or CONTINUE.
 
@@ -54,7 +55,7 @@ def stop_before(E, k, st, o, stop_now):
     return CONTINUE
 
 
-@register_jitable
+@shared
 def stop_after(status, stepped, E, st):
     """A stop found by a step that also met the goal is reported as the goal."""
     if stepped and E <= st.goal:
@@ -62,9 +63,12 @@ def stop_after(status, stepped, E, st):
     return status
 
 
-@register_jitable
+@shared
 def record(hist, k, out, st, o):
-    """Write the record of iteration ``k`` (0-based) while the history has room (layout: :data:`~lmtrain.result.ROW`)."""
+    """Write the record of iteration ``k`` (0-based) while the history has room (layout: :data:`~lmtrain.result.ROW`).
+
+    The validation error is not the loop's to write: the caller fills that row (NaN without validation data).
+    """
     if k < hist.shape[1]:
         hist[ROW.error, k] = out.error
         hist[ROW.mu, k] = out.mu_used
@@ -72,10 +76,9 @@ def record(hist, k, out, st, o):
         hist[ROW.rejected, k] = out.rejected
         hist[ROW.forced, k] = 1.0 if out.forced else 0.0
         hist[ROW.time, k] = (ticks() - st.t0) / o.tick_hz if o.tick_hz > 0.0 else 0.0
-        hist[ROW.validation_error, k] = math.nan
 
 
-@register_jitable
+@njit(cache=True)
 def run(code, w, ws, o, st, hist, n_steps):
     """Up to ``n_steps`` iterations of rule ``code``; returns a StopReason code or CONTINUE (−1).
 
@@ -122,11 +125,4 @@ def run_compiled(code, w, ws, opts, state, hist, n_steps):
     # the caller holds every array for the whole call: the loop works on
     # borrowed views and skips the reference counting
     w, ws, opts, state, hist = borrow((w, ws, opts, state, hist))
-    return run(code, w, ws, opts[0], state[0], hist, n_steps)
-
-
-def run_any(code, w, ws, opts, state, hist, n_steps):
-    """:func:`run` compiled for compiled workspaces, interpreted for the others (the blocked path)."""
-    if isinstance(ws, tuple):
-        return run_compiled(code, w, ws, opts, state, hist, n_steps)
     return run(code, w, ws, opts[0], state[0], hist, n_steps)

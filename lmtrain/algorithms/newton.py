@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import math
 
-from numba.extending import register_jitable
 
 from ..kernels import cholesky_solve, lu_solve
 from ..result import CONTINUE, StopReason
 from .records import Step, small_step
 from .workspace import accept, gradient, gradient_at, trial_error
+from .shared import shared
 
 _DIVERGED = int(StopReason.DIVERGED)
 _MIN_GRAD = int(StopReason.MIN_GRAD)
@@ -39,7 +39,7 @@ _NOT_PD = int(StopReason.NOT_POSITIVE_DEFINITE)
 _SINGULAR = int(StopReason.SINGULAR)
 
 
-@register_jitable
+@shared
 def hessian(ws, w, h0):
     """Central-difference Hessian of E from the analytic gradient, into ``ws.G``."""
     N = w.shape[0]
@@ -63,24 +63,21 @@ def hessian(ws, w, h0):
             H[r, i] = s
 
 
-@register_jitable
+@shared
 def step(w, E, mu, o, ws):
     """One Newton iteration."""
     gn = gradient(ws, w)  # g at w, eq. 12.34
     if gn <= o.min_grad:
         return Step(_MIN_GRAD, E, mu, math.nan, 0, False, gn, False)
     hessian(ws, w, o.hessian_step)
-    A = ws.G.copy()
-    x = ws.g.copy()
-    if not cholesky_solve(A, x):  # H is not positive definite
+    H, A, g, delta = ws.G, ws.A, ws.g, ws.delta
+    _copy(H, g, A, delta)
+    if not cholesky_solve(A, delta):  # Δ = H⁻¹g (eq. 12.15), unless H is not positive definite
         if not o.indefinite_step:
             return Step(_NOT_PD, E, mu, math.nan, 0, False, gn, False)
-        A = ws.G.copy()
-        x = ws.g.copy()
-        if not lu_solve(A, x):
+        _copy(H, g, A, delta)
+        if not lu_solve(A, delta):  # the pure Newton step through an indefinite H
             return Step(_SINGULAR, E, mu, math.nan, 0, False, gn, False)
-    for i in range(w.shape[0]):
-        ws.delta[i] = x[i]  # Δ = H⁻¹g, eq. 12.15
     En = trial_error(ws, w, E, False)
     if not math.isfinite(En):
         return Step(_DIVERGED, E, mu, math.nan, 0, False, gn, False)
@@ -89,3 +86,12 @@ def step(w, E, mu, o, ws):
     if small_step(ws.delta, w, o):
         status = _MIN_STEP
     return Step(status, En, mu, math.nan, 0, False, gn, True)
+
+
+@shared
+def _copy(H, g, A, x):
+    """A ← H and x ← g (the solves work in place)."""
+    for i in range(H.shape[0]):
+        x[i] = g[i]
+        for j in range(H.shape[1]):
+            A[i, j] = H[i, j]

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numba.extending import overload, register_jitable
+from numba.extending import overload
 
 from .._validation import check_number
 from ..kernels import norm
+from .shared import shared
 
 #: a goal of ``None`` means E ≤ PERFECT_FIT · ½Σd² ("a perfect fit")
 PERFECT_FIT = 1e-16
@@ -215,7 +216,7 @@ class Step(NamedTuple):
     stepped: bool  #: the iteration counts (weights moved, or every try was spent)
 
 
-@register_jitable
+@shared
 def small_step(delta, w, o):
     """True when the step just taken is small enough to stop (``min_step``, or ``xtol`` relative to ‖w‖)."""
     dn = norm(delta)

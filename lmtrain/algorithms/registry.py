@@ -13,11 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from numba.extending import register_jitable
 
-from . import ebp, gauss_newton, lm, newton
+from .ebp import step as ebp_step
+from .gauss_newton import step as gauss_newton_step
+from .lm import step as lm_step
+from .newton import step as newton_step
 from ._fast.work import NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN
 from .records import COMMON, JACOBIAN_MODES, Option, integer, real, resolve
+from .shared import shared
 
 # algorithm codes the compiled loop dispatches on
 EBP = 0
@@ -28,16 +31,16 @@ LM = 3
 NEEDS_BY_CODE = (NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN, NEEDS_JACOBIAN)
 
 
-@register_jitable(inline="always")
+@shared
 def step(code, w, E, mu, o, ws):
     """One iteration of the rule with this code (a :class:`~.records.Step`)."""
     if code == LM:
-        return lm.step(w, E, mu, o, ws)
+        return lm_step(w, E, mu, o, ws)
     if code == GAUSS_NEWTON:
-        return gauss_newton.step(w, E, mu, o, ws)
+        return gauss_newton_step(w, E, mu, o, ws)
     if code == NEWTON:
-        return newton.step(w, E, mu, o, ws)
-    return ebp.step(w, E, mu, o, ws)
+        return newton_step(w, E, mu, o, ws)
+    return ebp_step(w, E, mu, o, ws)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from ._fast import blocked, lanes
 from ._fast import trials as batch
 from ._fast.work import workspace as fast_workspace
 from .registry import EBP, Algorithm, get_algorithm
-from .watch import SLICE, Run, Validation, run_watched
+from .watch import SLICE, Run, Validation, entry_point, run_watched
 from .workspace import error_at, plain_workspace
 
 #: history keeps at most this many iterations (EBP runs can be very long)
@@ -57,12 +57,10 @@ def goal_of(o: dict, D: np.ndarray) -> float:
 
 
 def _workspace(spec, net: Network, X, D, kernels: str, flags):
-    """The workspace for this run: plain, fast (compiled) or blocked (BLAS)."""
-    topo = net.topology
+    """The workspace for this run: the plain kernels', or the compiled twins'."""
     if kernels == "plain":
-        return plain_workspace(spec.needs, topo, X, D, flags)
-    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    return fast_workspace(spec.needs, topo, XT, DT, flags)
+        return plain_workspace(spec.needs, net.topology, X, D, flags)
+    return fast_workspace(spec.needs, net.topology, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), flags)
 
 
 @dataclass
@@ -154,7 +152,7 @@ def _result(r: Run, spec, o, status, t_start, n_residuals) -> TrainResult:
     return TrainResult(weights=r.w.copy(), stop_reason=StopReason(status), iterations=k, error=float(st.error),
                        initial_error=float(st.initial_error), history=History.from_rows(r.hist[:, :n]),
                        algorithm=spec.key, elapsed=time.perf_counter() - t_start, options=o,
-                       n_residuals=n_residuals)
+                       n_residuals=n_residuals, goal=r.goal)
 
 
 # ------------------------------------------------------------------ fast path
@@ -189,6 +187,7 @@ class _Plan:
     flat: tuple  # (tint, tgain)
     shapes: tuple  # X, D and w0 shapes the plan is for
     n_residuals: int
+    goal: float  # the goal on E, NaN when it depends on the targets' values (the perfect-fit goal)
 
 
 def _plan(net, algorithm, options: dict, P: int):
@@ -209,8 +208,9 @@ def _plan(net, algorithm, options: dict, P: int):
     opts = records.pack(o, P * M, hz, spec.initial_mu(o))
     if hz > 0.0:
         opts[0].max_time = min(o["max_time"], SLICE)
+    goal, rel = records.goal_on_E(o, P * M)
     return _Plan(net, spec, o, opts, (0, 1, min(o["max_iter"], HISTORY_CAP)), batch.flat_topology(net.topology),
-                 ((P, net.n_inputs), (P, M), (N,)), P * M)
+                 ((P, net.n_inputs), (P, M), (N,)), P * M, goal if rel == 0.0 else math.nan)
 
 
 def _seed_weights(net: Network, seed):
@@ -237,7 +237,7 @@ def _run_one(*args):
     global _RUN_ONE, _RUN_ONE_LOOKED_UP
     out = batch.run_many(*args)
     if not _RUN_ONE_LOOKED_UP and args[1].flags.behaved and all(a.flags.behaved for a in args[2][:2]):
-        _RUN_ONE = batch.compiled(batch.run_many, args)
+        _RUN_ONE = entry_point(batch.run_many, args)
         _RUN_ONE_LOOKED_UP = True
     return out
 
@@ -295,7 +295,8 @@ def train_fast(net, algorithm, options, X, D, w0, seed):
     if status == _MAX_TIME and plan.opts[0].max_time < plan.o["max_time"]:  # the end of a slice
         return Continuation(plan.spec, plan.o, out[:N].copy(), k, E, E0, mu,
                             out[N:].reshape(len(ROW), -1).copy(), t_start)
-    return TrainResult._packed(out, N, (_STOP[status], k, E, E0, plan.n_residuals), plan.spec.key, elapsed,
+    goal = plan.goal if plan.goal == plan.goal else goal_of(plan.o, D)  # NaN: it depends on D's values
+    return TrainResult._packed(out, N, (_STOP[status], k, E, E0, plan.n_residuals, goal), plan.spec.key, elapsed,
                                plan.o)
 
 
@@ -351,51 +352,73 @@ def run_trials(net: Network, spec: Algorithm, o: dict, X, D, W0, *, history: int
     P, M = D.shape
     L = min(history, o["max_iter"])
     opts = records.pack(o, P * M, _clock.ticks_per_second(), spec.initial_mu(o))
-    out = Trials(np.full(T, batch.NOT_RUN, np.int64), np.zeros(T, np.int64), np.full(T, np.nan),
-                 np.full(T, np.nan), np.zeros(T), W0.copy(), np.full((T, L), np.nan))
-    flags = np.zeros(1, np.int64)
+    # filled by the runs (np.empty: the error histories can be large); see _not_run for interrupted runs
+    out = Trials(np.full(T, batch.NOT_RUN, np.int64), np.zeros(T, np.int64), np.empty(T), np.empty(T), np.zeros(T),
+                 np.empty_like(W0), np.empty((T, L)))
+    job = _Job(net, spec, o, opts, X, D, W0, out, np.zeros(1, np.int64))
     try:
-        if kernels == "fast" and use_blocks(spec, o, P, M, N):
-            _trials_blocked(net, spec, o, X, D, W0, opts, out, flags)
+        if kernels == "plain":
+            _trials_interpreted(job, lambda: plain_workspace(spec.needs, net.topology, X, D, job.flags))
+        elif use_blocks(spec, o, P, M, N):
+            XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
+            _trials_interpreted(job, lambda: blocked.take_workspace(XT, DT, net.topology, net.n_nodes, N))
         else:
-            _trials_compiled(net, spec, X, D, W0, opts, out, flags, parallel, kernels)
+            _trials_compiled(job, parallel)
     except KeyboardInterrupt:
+        _not_run(out, W0)
         raise TrainingInterrupted(out) from None
     return out
 
 
-def _trials_compiled(net, spec, X, D, W0, opts, out, flags, parallel, kernels):
+def _not_run(out: Trials, W0) -> None:
+    """Give the trials an interruption kept from starting their initial weights and NaN errors."""
+    idle = out.status == batch.NOT_RUN
+    out.weights[idle] = W0[idle]
+    out.error[idle] = out.initial_error[idle] = np.nan
+    out.error_history[idle] = np.nan
+
+
+@dataclass
+class _Job:
+    """What a multi-trial run works on."""
+
+    net: Network
+    spec: Algorithm
+    o: dict
+    opts: np.recarray
+    X: np.ndarray
+    D: np.ndarray
+    W0: np.ndarray
+    out: Trials
+    flags: np.ndarray  # flags[0] = 1: the running trials stop at their next iteration (Ctrl-C)
+
+
+def _trials_compiled(job: _Job, parallel: bool):
     """The trials as compiled calls, one per chunk, on the pool of threads.
 
     The calls run on the pool even for one chunk: the main thread then waits
     where Python can notice Ctrl-C, sets ``flags`` and cancels what is queued.
     """
+    net, spec, opts, X, D, W0, out, flags = job.net, job.spec, job.opts, job.X, job.D, job.W0, job.out, job.flags
     T = W0.shape[0]
     P = X.shape[0]
     o = opts[0]
     n_threads = min(threads(), T) if parallel else 1
-    B = lanes.lanes(P, -(-T // n_threads)) if spec.code == EBP and o.max_time == math.inf and kernels == "fast" \
-        else 1
+    B = lanes.lanes(P, -(-T // n_threads)) if spec.code == EBP and o.max_time == math.inf else 1
     n_chunks = 1 if n_threads <= 1 else (n_threads if B > 1 else min(T, 4 * n_threads))  # lanes balance themselves
     bounds = [(T * c // n_chunks, T * (c + 1) // n_chunks) for c in range(n_chunks)]
     out_int = np.full((T, 2), batch.NOT_RUN, np.int64)
-    out_float = np.full((T, 3), np.nan)
+    out_float = np.empty((T, 3))
     outs = (out_int, out_float, out.weights, out.error_history)
     net_arrays = batch.flat_topology(net.topology)
     L = out.error_history.shape[1]
-    if kernels == "plain":
-        data = (X, D, False)
-
+    data = (np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), True)
+    if B > 1:
         def one(lo, hi):
-            return batch.run_many_plain(spec.code, W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
+            return lanes.run_many_ebp(W0, data, net_arrays, opts, (lo, hi, L), outs, flags, B)
     else:
-        data = (np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), True)
-        if B > 1:
-            def one(lo, hi):
-                return lanes.run_many_ebp(W0, data, net_arrays, opts, (lo, hi, L), outs, flags, B)
-        else:
-            def one(lo, hi):
-                return batch.run_many(spec.code, W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
+        def one(lo, hi):
+            return batch.run_many(spec.code, W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
     futures = [_pool().submit(one, lo, hi) for lo, hi in bounds]
     try:
         for f in futures:
@@ -411,14 +434,14 @@ def _trials_compiled(net, spec, X, D, W0, opts, out, flags, parallel, kernels):
         out.iterations[:] = np.maximum(out_int[:, 1], 0)
         out.error[:] = out_float[:, 0]
         out.initial_error[:] = out_float[:, 1]
-        out.time[:] = np.nan_to_num(out_float[:, 2])
+        out.time[:] = np.where(out_int[:, 0] == batch.NOT_RUN, 0.0, out_float[:, 2])
 
 
-def _trials_blocked(net, spec, o, X, D, W0, opts, out, flags):
-    """The trials one after another on the blocked path (its BLAS calls use the cores)."""
-    XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
-    ws = blocked.take_workspace(XT, DT, net.topology, net.n_nodes, net.n_weights)
-    ws.flags = flags
+def _trials_interpreted(job: _Job, make_workspace):
+    """The trials one after another on a Python workspace: the plain kernels', or the blocked path's."""
+    net, spec, o, opts, D, W0, out = job.net, job.spec, job.o, job.opts, job.D, job.W0, job.out
+    ws = make_workspace()
+    ws.flags = job.flags
     L = out.error_history.shape[1]
     hist = np.empty((len(ROW), L))
     goal = goal_of(o, D)
@@ -439,4 +462,5 @@ def _trials_blocked(net, spec, o, X, D, W0, opts, out, flags):
             out.weights[t] = w
             out.error_history[t, :min(k, L)] = hist[ROW.error, :min(k, L)]
     finally:
-        blocked.give_back(ws)
+        if isinstance(ws, blocked.Workspace):
+            blocked.give_back(ws)

@@ -34,7 +34,8 @@ import numpy as np
 
 from .. import _clock, kernels
 from ..result import CONTINUE, ROW, StopReason
-from .loop import run_any
+from .loop import run, run_compiled
+from .shared import interpreted
 from .workspace import error_at
 
 _VALIDATION = int(StopReason.VALIDATION)
@@ -44,6 +45,8 @@ _MAX_TIME = int(StopReason.MAX_TIME)
 
 #: longest compiled call (seconds) while a run is watched or may be interrupted
 SLICE = 0.25
+#: shortest slice (seconds); doubled while a slice ends before its first iteration
+MIN_SLICE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -91,19 +94,64 @@ class Validation:
         return ev
 
 
-@dataclass
 class Run:
-    """One run's arrays: rule code, weights, workspace, options and state records, history."""
+    """One run's arrays: rule code, weights, workspace, options and state records, history.
 
-    code: int
-    w: np.ndarray
-    ws: object
-    opts: np.recarray
-    state: np.recarray
-    hist: np.ndarray
+    The state is read through views of its fields: a record's attribute is
+    slow to read from Python, and a watched run reads the state after every
+    iteration.
+    """
+
+    def __init__(self, code: int, w: np.ndarray, ws, opts: np.recarray, state: np.recarray, hist: np.ndarray):
+        self.code, self.w, self.ws, self.opts, self.state, self.hist = code, w, ws, opts, state, hist
+        self._iterations = state["iterations"]
+        self._error = state["error"]
+        self._goal = state["goal"]
+        self._t0 = state["t0"]
+        self._entry = None  # the compiled loop's machine code for these arguments, once looked up
+
+    @property
+    def iterations(self) -> int:
+        return int(self._iterations[0])
+
+    @property
+    def error(self) -> float:
+        return float(self._error[0])
+
+    @error.setter
+    def error(self, value: float) -> None:
+        self._error[0] = value
+
+    @property
+    def goal(self) -> float:
+        return float(self._goal[0])
+
+    @property
+    def t0(self) -> int:
+        return int(self._t0[0])
 
     def steps(self, n: int) -> int:
-        return run_any(self.code, self.w, self.ws, self.opts, self.state, self.hist, n)
+        """Up to ``n`` iterations of the loop; its status."""
+        if not isinstance(self.ws, tuple):  # the plain kernels, the blocked path or a curve model: interpreted
+            return interpreted(run)(self.code, self.w, self.ws, self.opts[0], self.state[0], self.hist, n)
+        args = (self.code, self.w, self.ws, self.opts, self.state, self.hist)
+        if self._entry is not None:
+            return self._entry(*args, n)
+        status = run_compiled(*args, n)
+        self._entry = entry_point(run_compiled, (*args, n))
+        return status
+
+
+def entry_point(dispatcher, args):
+    """The machine code ``dispatcher`` has compiled for ``args``, callable without typing them; None if none.
+
+    Only valid for arguments of exactly the same Numba types as ``args``: the
+    compiled code reads its arrays without checking them.
+    """
+    try:
+        return dispatcher.overloads[tuple(map(dispatcher.typeof_pyval, args))].entry_point
+    except Exception:  # a Numba without these internals: keep dispatching
+        return None
 
 
 def run_watched(r: Run, callback=None, validation: Validation | None = None, max_fail=6, progress=None):
@@ -114,14 +162,13 @@ def run_watched(r: Run, callback=None, validation: Validation | None = None, max
     """
     if callback is None and validation is None:
         return _run_sliced(r, progress)
-    st = r.state[0]
     L = r.hist.shape[1]
     H = r.hist
     status = CONTINUE
     while status == CONTINUE:
-        k_before = int(st.iterations)
+        k_before = r.iterations
         status = r.steps(1)
-        k = int(st.iterations)
+        k = r.iterations
         if k == k_before:
             continue
         i = k - 1
@@ -132,7 +179,7 @@ def run_watched(r: Run, callback=None, validation: Validation | None = None, max
         if validation is not None and status == CONTINUE and validation.fails >= max_fail:
             status = _VALIDATION
         if progress is not None:
-            progress.update(k, float(st.error), float(H[ROW.mu, i]) if inside else math.nan,
+            progress.update(k, r.error, float(H[ROW.mu, i]) if inside else math.nan,
                             float(H[ROW.gradient_norm, i]) if inside else math.nan, ev)
         if callback is not None and inside:
             rec = IterationRecord(k, float(H[ROW.error, i]), float(H[ROW.mu, i]), float(H[ROW.gradient_norm, i]),
@@ -141,30 +188,31 @@ def run_watched(r: Run, callback=None, validation: Validation | None = None, max
             if callback(rec) and status == CONTINUE:
                 # the iteration that met the goal is the goal even if the callback
                 # asks to stop there (the compiled path reports GOAL for it)
-                status = _GOAL if st.error <= st.goal else _USER_STOP
+                status = _GOAL if r.error <= r.goal else _USER_STOP
     if validation is not None and status == _VALIDATION:
         r.w[:] = validation.best_w
-        st.error = error_of(r)
+        r.error = error_of(r)
     end = getattr(callback, "on_train_end", None)
     if callable(end):
         end(StopReason(status))
     if progress is not None:
-        _close(progress, r, status)
+        if r.iterations == 0:
+            progress.record(0, r.error)
+        progress.close(StopReason(status).message if status >= 0 else None)
     return status
 
 
 def error_of(r: Run) -> float:
-    """E = ½Σe² at ``r.w`` with the run's workspace."""
-    return float(error_at(r.ws, r.w))
+    """E = ½Σe² at ``r.w`` with the run's workspace (compiled, or a Python object's method)."""
+    return float(error_at(r.ws, r.w) if isinstance(r.ws, tuple) else r.ws.error_at(r.w))
 
 
 def _close(progress, r: Run, status: int) -> None:
-    st = r.state[0]
-    k = int(st.iterations)
+    k = r.iterations
     if 0 < k <= r.hist.shape[1]:
-        progress.record(k, float(st.error), float(r.hist[ROW.mu, k - 1]), float(r.hist[ROW.gradient_norm, k - 1]))
+        progress.record(k, r.error, float(r.hist[ROW.mu, k - 1]), float(r.hist[ROW.gradient_norm, k - 1]))
     else:
-        progress.record(k, float(st.error))
+        progress.record(k, r.error)
     progress.close(StopReason(status).message if status >= 0 else None)
 
 
@@ -177,22 +225,25 @@ def _run_sliced(r: Run, progress):
     if not hz > 0.0:  # no cycle counter: the loop cannot cut slices, so run it whole
         status = r.steps(n_steps)
     else:
-        st = r.state[0]
+        shortest = MIN_SLICE
         try:
             while True:
-                now = (_clock.ticks() - int(st.t0)) / hz
-                wait = SLICE if progress is None else min(SLICE, max(progress.seconds_until_due(), 1e-3))
-                limit = min(user_limit, now + wait)
+                now = (_clock.ticks() - r.t0) / hz
+                wait = SLICE if progress is None else min(SLICE, progress.seconds_until_due())
+                limit = min(user_limit, now + max(wait, shortest))
                 o.max_time = limit
+                k = r.iterations
                 status = r.steps(n_steps)
                 if status == _MAX_TIME and limit < user_limit:  # end of a slice, not of the run
+                    # a slice that ended before its first iteration was too short for this machine
+                    shortest = shortest if r.iterations > k else 2.0 * shortest
                     if progress is not None:
-                        k = int(st.iterations)
+                        k = r.iterations
                         if 0 < k <= r.hist.shape[1]:
-                            progress.update(k, float(st.error), float(r.hist[ROW.mu, k - 1]),
+                            progress.update(k, r.error, float(r.hist[ROW.mu, k - 1]),
                                             float(r.hist[ROW.gradient_norm, k - 1]))
                         elif k > 0:
-                            progress.update(k, float(st.error))
+                            progress.update(k, r.error)
                     continue
                 break
         finally:

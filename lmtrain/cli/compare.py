@@ -26,7 +26,7 @@ from ._common import UsageError
 DEFAULT_ALGORITHMS = ["ebp:alpha=1", "newton", "gauss_newton", "lm"]
 #: iterations of error history kept per trial for the plot (trials × this × 8 bytes)
 PLOT_HISTORY = 20_000
-CSV_COLUMNS = ["label", "algorithm", "options", "trials", "success_rate", "mean_iterations", "mean_time_ms",
+CSV_COLUMNS = ["label", "algorithm", "options", "trials", "reached_goal", "mean_iterations", "mean_time_ms",
                "stops"]
 
 
@@ -91,7 +91,7 @@ def table_text(rows: list[dict]) -> str:
     head = f"{'rule':<{width}}{'success':>9}{'iterations':>12}{'ms/trial':>10}  stops"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['label']:<{width}}{_fmt(100 * r['success_rate'], '.0f'):>8}%"
+        lines.append(f"{r['label']:<{width}}{_fmt(100 * r['reached_goal'], '.0f'):>8}%"
                      f"{_fmt(r['mean_iterations'], '.2f'):>12}{_fmt(r['mean_time_ms'], '.3f'):>10}  {r['stops']}")
     return "\n".join(lines) + "\n"
 
@@ -126,7 +126,7 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
         ax = axes[k // cols][k % cols]
         plot_error_curves(s, ax, goal=goal if goal > 0 else None, color=f"C{k % 10}", max_curves=100,
                           log_x=s.algorithm == "ebp")
-        head = f"{label}: {100 * s.success_rate:.0f} % reach the goal\nstops: {summary_table({label: s})[0]['stops']}"
+        head = f"{label}: {100 * s.goal_rate:.0f} % reach the goal\nstops: {summary_table({label: s})[0]['stops']}"
         if history is not None and int(s.iterations.max()) > history:
             head += f"\n(curves: the first {history:,} iterations)"
         ax.set_title(head, fontsize=8)

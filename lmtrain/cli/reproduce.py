@@ -119,9 +119,9 @@ def _run(args) -> int:
 
 
 def _warm_in_background():
-    """Start :func:`lmtrain.algorithms._lanes.warm` in another Python process; None if it cannot start."""
+    """Start :func:`lmtrain.experiments.warm_up` in another Python process; None if it cannot start."""
     try:
-        return subprocess.Popen([sys.executable, "-c", "from lmtrain.algorithms._lanes import warm; warm()"],
+        return subprocess.Popen([sys.executable, "-c", "from lmtrain.experiments import warm_up; warm_up()"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None

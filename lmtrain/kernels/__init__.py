@@ -39,10 +39,10 @@ The Fig. 12.5 iteration that puts them together is
 from .backward import backpropagate, backward_unit_error, gradient, jacobian, jacobian_row
 from .forward import error, forward, forward_pattern, neuron_forward, pattern_errors
 from .quasi_hessian import add_pattern, quasi_hessian
-from .solve import cholesky_solve, damped_step, gram, lu_solve, norm
+from .solve import cholesky_solve, damped_step, gram, jt_e, lu_solve, norm
 
 __all__ = [
     "add_pattern", "backpropagate", "backward_unit_error", "cholesky_solve", "damped_step", "error", "forward",
-    "forward_pattern", "gradient", "gram", "jacobian", "jacobian_row", "lu_solve", "neuron_forward", "norm",
+    "forward_pattern", "gradient", "gram", "jacobian", "jacobian_row", "jt_e", "lu_solve", "neuron_forward", "norm",
     "pattern_errors", "quasi_hessian",
 ]

@@ -155,3 +155,13 @@ def lu_solve(A, b):
             total -= A[i, j] * b[j]
         b[i] = total / A[i, i]
     return True
+
+
+@njit(cache=True)
+def jt_e(J, e, g):
+    """g = Jᵀe from a stored Jacobian J (R, N) and its errors e (R,) (eq. 12.18), summed row by row."""
+    for i in range(J.shape[1]):
+        total = 0.0
+        for r in range(J.shape[0]):
+            total += J[r, i] * e[r]
+        g[i] = total

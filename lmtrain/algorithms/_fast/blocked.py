@@ -188,6 +188,9 @@ class Workspace:
         """The trial weights become the current ones."""
         np.copyto(w, self.wt)
 
+    def interrupted(self) -> bool:
+        return bool(self.flags[0] != 0)
+
     # -------------------------------------------------------------- the passes
     def error(self, w, above: float = math.inf) -> float:
         """E = ½Σe² at ``w``, forward pass block by block (one compiled call).

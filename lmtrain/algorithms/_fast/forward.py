@@ -109,9 +109,9 @@ def add_squared_errors(Y, DT, out_idx, start, acc):
     P = Y.shape[1]
     if M == 1:
         o = Y[out_idx[0]]
-        d = DT[0]
+        d = DT[0, start:start + P]  # sliced first: an index start + p would be guarded and keep the loop scalar
         for p in range(P):
-            e = d[start + p] - o[p]
+            e = d[p] - o[p]
             acc += e * e
     else:
         for p in range(P):

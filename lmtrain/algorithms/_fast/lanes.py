@@ -37,7 +37,7 @@ from ...result import CONTINUE, StopReason
 from .. import records
 from ..loop import stop_after, stop_before
 from .forward import activate
-from .simd import JIT, volatile_flag
+from .simd import JIT, borrow, volatile_flag
 from .trials import BAD_INPUT, finite2, goal_for, patterns, topology
 
 _DIVERGED = int(StopReason.DIVERGED)
@@ -67,22 +67,6 @@ def lanes(P: int, trials: int) -> int:
         return 1
     B = min(MAX_LANES, LANE_COLUMNS // max(P, 1), trials)
     return B if B >= 8 else 1
-
-
-def warm() -> None:
-    """Compile (or load from Numba's on-disk cache) the EBP lanes, on a tiny problem.
-
-    ``lmtrain reproduce`` runs this in a second process as it starts: with an
-    empty cache the lanes then compile on the other core while the main
-    process compiles the one-trial loop, instead of after it (about 10 s of
-    the cold start). Same call path and argument types as ``run_trials``.
-    """
-    from ...datasets import parity
-    from ...network import mlp
-    from ..run import run_trials
-
-    X, D = parity(3)
-    run_trials(mlp([3, 3, 1]), X, D, "ebp", {"max_iter": 2}, trials=16, parallel=False)
 
 
 @njit(**JIT)
@@ -180,6 +164,7 @@ def _gradient(L, topo, P):
     The same operations as the one-trial twin's, element by element; each
     lane's sums over the patterns run in pattern order.
     """
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     n_in = topo.n_inputs
     Y, S, Dl, acc = L.Y, L.S, L.Dl, L.acc
     B = acc.shape[0]
@@ -310,9 +295,11 @@ def _layout(XT, DT, n_nodes, N, B):
                  np.zeros(B), np.zeros(B))
 
 
-@njit(**JIT)
+# inlined: called once per lane and pass, and a call passes every array of the lanes
+@njit(inline="always", **JIT)
 def _finish(t, status, L, b, out):
     """Store the outcome of trial ``t`` from lane ``b`` (its history was written as it ran)."""
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     out_int, out_float, out_W, hist_E = out
     k = L.K[b]
     out_int[t, 0] = status
@@ -330,6 +317,7 @@ def _finish(t, status, L, b, out):
 @njit(**JIT)
 def _shrink(L, XT, DT, n_nodes, active):
     """The lanes still running moved into ``active`` lanes (node values recomputed: the same numbers)."""
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     L2 = _layout(XT, DT, n_nodes, L.W.shape[0], active)
     j = 0
     for b in range(L.trial.shape[0]):
@@ -353,6 +341,7 @@ def _load(L, W0, nxt, hi, topo, secs_per_tick):
     One forward pass over all lanes gives the new trials' initial errors; the
     other lanes' values come out unchanged.
     """
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     loaded = False
     for b in range(L.trial.shape[0]):
         if L.trial[b] < 0 and nxt < hi:
@@ -382,6 +371,7 @@ def _load(L, W0, nxt, hi, topo, secs_per_tick):
 @njit(**JIT)
 def _step_all(L, topo, o, P):
     """One EBP step in every lane (:func:`lmtrain.algorithms.ebp.step`): gradient, v ← βv − αg, w ← w + v, forward."""
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     _gradient(L, topo, P)
     _norms(L.G, L.gn)
     B = L.trial.shape[0]
@@ -401,9 +391,11 @@ def _step_all(L, topo, o, P):
     _norms(L.V, L.vn)
 
 
-@njit(**JIT)
+# inlined: called once per lane and pass, and a call passes every array of the lanes
+@njit(inline="always", **JIT)
 def _after_step(L, b, st, o, hist_E):
     """The outcome of lane ``b``'s step as the loop judges it: a stop code or CONTINUE."""
+    L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
     t = L.trial[b]
     if L.keep[b] == 0.0:  # the gradient norm fell to min_grad: no step
         return stop_after(_MIN_GRAD, False, L.E[b], st)
@@ -443,7 +435,8 @@ def run_many_ebp(W0, data, net, opts, span, out, flags, n_lanes):
     n_in, P = XT.shape
     n_nodes = n_in + topo.act.shape[0]
     B = max(1, min(n_lanes, hi - lo))
-    L = _layout(XT, DT, n_nodes, W0.shape[1], B)
+    L = _layout(XT, DT, n_nodes, W0.shape[1], B)  # owns the lanes' arrays; Lb: views of them, no reference counting
+    Lb = borrow(L)
     secs_per_tick = 1.0 / o.tick_hz if o.tick_hz > 0.0 else 0.0
     nxt = lo
     while True:
@@ -455,16 +448,16 @@ def run_many_ebp(W0, data, net, opts, span, out, flags, n_lanes):
             freed = False
             active = 0
             for b in range(B):
-                if L.trial[b] < 0:
+                if Lb.trial[b] < 0:
                     continue
-                if not math.isfinite(L.E0[b]) and L.K[b] == 0:
+                if not math.isfinite(Lb.E0[b]) and Lb.K[b] == 0:
                     status = _DIVERGED
                 else:
-                    status = stop_before(L.E[b], L.K[b], state[0], o, stop_now)
+                    status = stop_before(Lb.E[b], Lb.K[b], state[0], o, stop_now)
                 if status == CONTINUE:
                     active += 1
                     continue
-                _finish(L.trial[b], status, L, b, out)
+                _finish(Lb.trial[b], status, L, b, out)
                 freed = True
             if stop_now:
                 nxt = hi  # start no more trials
@@ -475,17 +468,18 @@ def run_many_ebp(W0, data, net, opts, span, out, flags, n_lanes):
         if nxt >= hi and 2 * active <= B:
             # no trial left to start and half the lanes idle: carry on in fewer lanes
             L = _shrink(L, XT, DT, n_nodes, active)
+            Lb = borrow(L)
             B = active
-            _spread(L.W, L.Wx, P)
-            _forward_all(L.Wx, L.Y, L.S, topo)
+            _spread(Lb.W, Lb.Wx, P)
+            _forward_all(Lb.Wx, Lb.Y, Lb.S, topo)
         t_pass = ticks()
         _step_all(L, topo, o, P)
         share = (ticks() - t_pass) * secs_per_tick / active
         for b in range(B):
-            if L.trial[b] < 0:
+            if Lb.trial[b] < 0:
                 continue
-            L.spent[b] += share
+            Lb.spent[b] += share
             status = _after_step(L, b, state[0], o, out[3])
             if status != CONTINUE:
-                _finish(L.trial[b], status, L, b, out)
+                _finish(Lb.trial[b], status, L, b, out)
     return 0

@@ -400,7 +400,7 @@ def _volatile_flag(typingctx, flags):
 
     def codegen(context, builder, sig, args):
         ary = context.make_array(sig.args[0])(context, builder, value=args[0])
-        return builder.load_atomic(ary.data, "acquire", 8)
+        return builder.load_atomic(ary.data, "monotonic", 8)
 
     return types.int64(flags), codegen
 

@@ -5,8 +5,7 @@ trials ``lo … hi − 1`` one after another inside one compiled call that
 allocates the workspace once; it is the only compiled entry point around the
 shared loop :func:`lmtrain.algorithms.loop.run`: ``train`` calls it for a
 single trial, ``run_trials`` from a pool of threads, one chunk of trials each.
-It releases the GIL (``nogil``), so the threads run on all cores. The plain
-kernels have their own entry, :func:`run_many_plain`, compiled on first use.
+It releases the GIL (``nogil``), so the threads run on all cores.
 
 Each trial is independent (its own weights, state and history; the shared
 workspace holds nothing a trial reads before writing it, except EBP's momentum,
@@ -16,7 +15,8 @@ equals ``lmtrain.train`` from ``W0[t]``.
 
 A Python call into compiled code costs most of a small trial's time, so the
 network travels as two flat arrays (:func:`flat_topology`), and ``train``
-calls the compiled code's entry point directly (:func:`compiled`).
+calls the compiled code's entry point directly
+(:func:`lmtrain.algorithms.watch.entry_point`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 from numba import njit
-from numba.extending import register_jitable
 
 from ..._clock import ticks
 from ...network import Topology
@@ -33,7 +32,6 @@ from ...result import ROW
 from .. import records
 from ..loop import run
 from ..registry import NEEDS_BY_CODE
-from ..workspace import plain_workspace
 from .simd import rows, volatile_flag
 from .work import workspace
 
@@ -99,7 +97,7 @@ def sum_sq(DT):
     return total
 
 
-@register_jitable
+@njit(inline="always")
 def goal_for(o, DT):
     """The goal on E for these targets: ``goal`` plus ``goal_rel`` times ½Σd² (the perfect-fit goal)."""
     if o.goal_rel == 0.0:
@@ -129,20 +127,7 @@ def flat_topology(topo):
     return tint, tgain
 
 
-def compiled(dispatcher, args):
-    """The machine code ``dispatcher`` has compiled for ``args``, callable without type dispatch; None if none.
-
-    Only valid for arguments of exactly the same Numba types as ``args``
-    (array dtype, dimensions, layout, writeable, aligned): the compiled code
-    reads its arrays without checking them.
-    """
-    try:
-        return dispatcher.overloads[tuple(map(dispatcher.typeof_pyval, args))].entry_point
-    except Exception:  # a Numba without these internals: keep dispatching
-        return None
-
-
-@register_jitable(inline="always")
+@njit(cache=True)
 def trials(code, W0, ws, opts, span, out, DT):
     """Trials ``lo … hi − 1`` of ``span = (lo, hi, hist_len)`` on the workspace ``ws``.
 
@@ -159,7 +144,8 @@ def trials(code, W0, ws, opts, span, out, DT):
     out_int, out_float, out_W, hist_E = out
     o = opts[0]
     N = W0.shape[1]
-    hist = np.empty((7, hist_len))
+    hist = np.empty((len(ROW), hist_len))
+    hist[ROW.validation_error] = np.nan  # no validation data here
     Lout = hist_E.shape[1]
     keep = out_int.shape[0] > 0
     state = records.state_array()
@@ -196,10 +182,10 @@ def trials(code, W0, ws, opts, span, out, DT):
             for i in range(n, Lout):
                 hist_E[t, i] = np.nan
     n = min(st.iterations, hist_len)
-    buf = np.empty(N + 7 * n)
+    buf = np.empty(N + len(ROW) * n)
     for i in range(N):
         buf[i] = w[i]
-    for r in range(7):
+    for r in range(len(ROW)):
         for i in range(n):
             buf[N + r * n + i] = hist[r, i]
     last = state[0]
@@ -222,14 +208,3 @@ def run_many(code, W0, data, net, opts, span, out, flags):
     XT, DT = patterns(X, D, transposed)
     ws = workspace(NEEDS_BY_CODE[code], topo, XT, DT, flags)
     return trials(code, W0, ws, opts, span, out, DT)
-
-
-@njit(cache=True, nogil=True)
-def run_many_plain(code, W0, data, net, opts, span, out, flags):
-    """:func:`run_many` on the plain kernels (``kernels="plain"``); ``data`` holds X and D untransposed."""
-    X, D, transposed = data
-    if not (finite2(X) and finite2(D) and finite2(W0)):
-        return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(W0.shape[1])
-    topo = topology(net[0], net[1])
-    ws = plain_workspace(NEEDS_BY_CODE[code], topo, X, D, flags)
-    return trials(code, W0, ws, opts, span, out, D.T)

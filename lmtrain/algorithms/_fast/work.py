@@ -126,14 +126,14 @@ def workspace(needs, topo, XT, DT, flags):
     return FastWork(topo, XT, DT, Y, S, Yt, St, Dl, reached, JT, e, g, gt, G, A, rhs, delta, wt, v, Jr, flags)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def error_at(ws, w):
     """E at ``w``; the forward pass stays in ``Y``/``S`` for the next Jacobian or gradient."""
     forward(w, ws.Y, ws.S, ws.topo)
     return half_sse(ws.Y, ws.DT, ws.topo)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def linearize(ws, w):
     """J (transposed), e, g = Jᵀe and the Gram matrix at ``w`` from the kept forward pass; returns ‖g‖."""
     jacobian_cols(w, ws.Y, ws.S, ws.topo, ws.JT, 0, ws.Dl, ws.reached)
@@ -143,7 +143,7 @@ def linearize(ws, w):
     return kernels.norm(ws.g)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def solve(ws, mu):
     """Δ = (JᵀJ + μI)⁻¹ Jᵀe into ``delta`` (twin of :func:`lmtrain.kernels.damped_step`); False when singular."""
     G, A, rhs = ws.G, ws.A, ws.rhs
@@ -155,7 +155,7 @@ def solve(ws, mu):
         for b in range(n):
             Aa[b] = Ga[b]
         Aa[a] += mu
-        rhs[a] = ws.e[a] if small else ws.g[a]
+    copy_vec(ws.e if small else ws.g, rhs)  # e on the small side, g = Jᵀe otherwise
     if not cholesky_solve(A, rhs):
         return False
     if small:
@@ -168,7 +168,7 @@ def solve(ws, mu):
     return True
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def trial_error(ws, w, E, cut):
     """E at the trial weights w − Δ (into ``wt``); their forward pass stays in ``Yt``/``St`` (E, cut: unused)."""
     wt = ws.wt
@@ -178,7 +178,7 @@ def trial_error(ws, w, E, cut):
     return half_sse(ws.Yt, ws.DT, ws.topo)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def accept(ws, w):
     """w ← the trial weights, and their forward pass becomes the kept one."""
     copy_vec(ws.wt, w)
@@ -186,21 +186,21 @@ def accept(ws, w):
     copy_mat(ws.St, ws.S)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def gradient(ws, w):
     """g = Jᵀe at ``w`` from the kept forward pass (eq. 12.34); returns ‖g‖."""
     _gradient(w, ws.Y, ws.S, ws.DT, ws.topo, ws.g, ws.Dl)
     return kernels.norm(ws.g)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def gradient_at(ws, w, out):
     """g at any weights ``w`` into ``out``, through the trial buffers (the kept pass is untouched)."""
     forward(w, ws.Yt, ws.St, ws.topo)
     _gradient(w, ws.Yt, ws.St, ws.DT, ws.topo, out, ws.Dl)
 
 
-@njit(**JIT)
+@njit(inline="always", **JIT)
 def interrupted(ws):
     """True once Ctrl-C asked the run to stop (another thread may set the flag)."""
     return volatile_flag(ws.flags) != 0
