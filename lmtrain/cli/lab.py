@@ -22,7 +22,8 @@ def _list(args) -> int:
     width = max(len(lab.title) for lab in labs.LABS)
     print("The labs follow the chapter; 'lmtrain lab start N' writes lab N's sheet and skeleton here.")
     for lab in labs.LABS:
-        print(f"{lab.number:>3}  {lab.title:<{width}}  {f"~{lab.minutes} min":>7}  {lab.covers}")
+        minutes = f"~{lab.minutes} min"
+        print(f"{lab.number:>3}  {lab.title:<{width}}  {minutes:>7}  {lab.covers}")
     return 0
 
 
