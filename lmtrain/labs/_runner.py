@@ -98,7 +98,7 @@ def run(lab, namespace: dict | None, load_error: str | None, source: str) -> Rep
             outcomes.append(Outcome(name, False, f"missing: there is no function named {name!r}"))
             continue
         if not callable(fn):
-            outcomes.append(Outcome(name, False, f"{name!r} is a {type(fn).__name__}, not a function"))
+            outcomes.append(Outcome(name, False, f"{name!r} is not a function (its value is {fn!r:.40})"))
             continue
         if not prepared:
             # compile the engine's kernels before any student code runs under the time limit

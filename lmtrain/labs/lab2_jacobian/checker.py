@@ -167,13 +167,14 @@ def check_jacobian(fn) -> str:
         worst_fd = max(worst_fd, float(np.max(np.abs(J - J_fd))))
         if close(J, J_exp) and np.allclose(J, J_fd, rtol=1e-5, atol=1e-6):
             continue
+        shown = details + [f"expected: J = {fmt(J_exp)}", f"got:      J = {fmt(J)}"]
         if close(J, -J_exp):
             raise Failure("eq. 12.36", "every entry has the wrong sign: J = d e/d w with e = d - o, so "
-                                       "J = -d o/d w", details)
+                                       "J = -d o/d w", shown)
         output_major = J_exp.reshape(P, M, N).transpose(1, 0, 2).reshape(P * M, N)
         if M > 1 and close(J, output_major):
             raise Failure("eq. 12.16", "the rows are output-major; J is pattern-major: row p*M + m is "
-                                       "pattern p, output m", details)
+                                       "pattern p, output m", shown)
         bad = ~np.isclose(J, J_exp, rtol=1e-7, atol=1e-9)
         r, i = (int(v) for v in np.argwhere(bad)[0])
         p, m = divmod(r, M)

@@ -39,12 +39,17 @@ def parity_setup(n):
 
 
 def table_rows():
-    """The four rows of Table 12.2: {name: (algorithm, options)}.
+    """The four rows of Table 12.2 (Table 12.1's rules with the §12.4 set-up).
 
-    Names ``"EBP alpha=1"``, ``"EBP alpha=100"``, ``"Gauss-Newton"``, ``"LM"``;
-    options as keyword arguments of ``run_trials``: EBP ``alpha`` = alpha/32
-    and ``max_iter`` 2000; Gauss-Newton ``max_iter`` 1000; LM ``mu`` 0.1 and
-    ``max_iter`` 1000.
+    Returns
+    -------
+    dict
+        ``{name: (algorithm, options)}`` with the names ``"EBP alpha=1"``,
+        ``"EBP alpha=100"``, ``"Gauss-Newton"``, ``"LM"``; ``algorithm`` as
+        ``run_trials`` spells it (``"ebp"``, ``"gauss_newton"``, ``"lm"``) and
+        ``options`` a dict of its keyword arguments: EBP ``alpha`` = alpha/32
+        and ``max_iter`` 2000; Gauss-Newton ``max_iter`` 1000; LM ``mu`` 0.1
+        and ``max_iter`` 1000.
     """
     # TODO
     raise NotImplementedError
@@ -52,6 +57,16 @@ def table_rows():
 
 def run_row(n, algorithm, options, trials=100, seed=0):
     """``lm.experiments.run_trials`` of one row on parity-n with the set-up's goal.
+
+    Parameters
+    ----------
+    n : int
+    algorithm : str
+        ``"ebp"``, ``"gauss_newton"`` or ``"lm"``.
+    options : dict
+        Keyword arguments for ``run_trials`` (``alpha``, ``mu``, ``max_iter``).
+    trials, seed : int
+        As for ``run_trials``.
 
     Returns
     -------
@@ -62,9 +77,14 @@ def run_row(n, algorithm, options, trials=100, seed=0):
 
 
 def table(n, trials=100, seed=0):
-    """Table 12.2 on parity-n: {name: (success rate, mean iterations of the successful trials)}.
+    """Table 12.2 on parity-n: the four rows of :func:`table_rows`, each run with :func:`run_row`.
 
-    The success rate is a fraction in [0, 1]; the mean is NaN when no trial succeeded.
+    Returns
+    -------
+    dict
+        ``{name: (success rate, mean iterations of the successful trials)}``;
+        the success rate is a fraction in [0, 1], the mean is NaN when no
+        trial succeeded (``TrialSummary.success_rate``, ``.mean_iterations``).
     """
     # TODO
     raise NotImplementedError
