@@ -390,3 +390,80 @@ def test_notebook_is_plain_json_with_the_sheet_the_skeleton_and_the_checker(n, t
     exec(lab.text("solution.py"), ns)
     assert labs.check_notebook(n, ns) is True
     assert "all pass" in capsys.readouterr().out
+
+
+# ------------------------------------------- other correct solutions pass
+def replace_function(source: str, name: str, new: str) -> str:
+    """``source`` with the top-level function ``name`` replaced by the text ``new``."""
+    lines = source.splitlines(keepends=True)
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    return "".join(lines[:node.lineno - 1]) + new.strip("\n") + "\n" + "".join(lines[node.end_lineno:])
+
+
+ALTERNATIVES = [
+    # a constant slope returned as one number; net summed in a loop
+    (1, "activation", '''
+def activation(kind, gain, net):
+    if kind == "bipolar":
+        y = np.tanh(gain * net)
+        return y, gain * (1 - y**2)
+    if kind == "unipolar":
+        y = 1 / (1 + np.exp(-gain * net))
+        return y, gain * y * (1 - y)
+    return gain * net, gain
+'''),
+    # delta pulled from the consumers instead of pushed to the inputs
+    (2, "unit_deltas", '''
+def unit_deltas(network, w, s, m):
+    n_in = network.n_inputs
+    sl = weight_slices(network)
+    o = network.outputs[m]
+    delta = np.zeros(network.n_nodes)
+    delta[o] = s[o]
+    for k in range(o - 1, n_in - 1, -1):
+        total = 0.0
+        for j in range(k + 1, o + 1):
+            ins = network.neurons[j - n_in].inputs
+            if k in ins:
+                total += delta[j] * w[sl[j - n_in]][1 + ins.index(k)]
+        delta[k] = s[k] * total
+    return delta
+'''),
+    # a for loop over the tries, E as a numpy scalar, mu * 0.1 rounding differently from mu / 10
+    (4, "train_lm", '''
+def train_lm(residuals, jacobian, w0, mu=0.01, goal=0.0, max_iter=100, max_tries=5,
+             mu_inc=10.0, mu_dec=10.0, mu_min=1e-20, mu_max=1e10):
+    w = np.array(w0, dtype=float)
+    E = np.sum(np.square(residuals(w))) / 2
+    history = []
+    for _ in range(max_iter):
+        if E <= goal:
+            break
+        J, e = jacobian(w), residuals(w)
+        for m in range(max_tries + 1):
+            w_new = w - np.linalg.solve(J.T @ J + mu * np.eye(len(w)), J.T @ e)
+            E_new = np.sum(np.square(residuals(w_new))) / 2
+            if E_new <= E:
+                history.append((E_new, mu, m, False))
+                w, E, mu = w_new, E_new, max(mu * (1 / mu_dec), mu_min)
+                break
+            if m == max_tries:
+                history.append((E_new, mu, m, True))
+                w, E = w_new, E_new
+                break
+            if mu * mu_inc > mu_max:
+                history.append((E, mu, m + 1, False))
+                return w, history
+            mu = mu * mu_inc
+    return w, history
+'''),
+]
+
+
+@pytest.mark.parametrize("n, name, new", ALTERNATIVES, ids=[f"lab{a[0]}-{a[1]}" for a in ALTERNATIVES])
+def test_a_correct_solution_written_differently_passes(n, name, new, tmp_path):
+    lab = labs.get(n)
+    source = replace_function(lab.text("solution.py"), name, new)
+    assert source != lab.text("solution.py")
+    report = labs.check(n, write(tmp_path, f"{lab.stem}.py", source))
+    assert report.passed, report.text()

@@ -138,13 +138,18 @@ def close(got, expected, rtol: float = 1e-7, atol: float = 1e-9) -> bool:
         np.allclose(got, expected, rtol=rtol, atol=atol))
 
 
-def as_array(value, shape, what: str, equation: str = "", details=()) -> np.ndarray:
-    """The student's return value as a float array of ``shape``, or a :class:`Failure` saying why not."""
+def as_array(value, shape, what: str, equation: str = "", details=(), broadcast: bool = False) -> np.ndarray:
+    """The student's return value as a float array of ``shape``, or a :class:`Failure` saying why not.
+
+    ``broadcast`` accepts one number for a whole array (a linear neuron's constant slope).
+    """
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise Failure(equation, f"{what} should be an array of numbers with shape {shape}, "
                       f"got {type(value).__name__}", details) from None
+    if broadcast and arr.ndim == 0:
+        arr = np.full(shape, float(arr))
     if arr.shape != tuple(shape):
         if arr.size == int(np.prod(shape)) and arr.ndim != len(shape):
             hint = " (same numbers, wrong shape: check the docstring for the expected shape)"

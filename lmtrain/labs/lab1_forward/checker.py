@@ -63,8 +63,8 @@ def check_activation(fn) -> str:
             got = call(fn, kind, gain, nets.copy())
             details = [f"call:     activation({kind!r}, {gain}, net={fmt(nets)})"]
             y, s = unpack(got, 2, "activation", "eqs. 12.27, 12.30", details)
-            y = as_array(y, nets.shape, "y", "eq. 12.27", details)
-            s = as_array(s, nets.shape, "s", "eq. 12.30", details)
+            y = as_array(y, nets.shape, "y", "eq. 12.27", details, broadcast=True)
+            s = as_array(s, nets.shape, "s", "eq. 12.30", details, broadcast=True)
             y_exp, s_exp = expected_activation(kind, gain, nets)
             # the engine's slope is itself checked against a central difference of f
             h = 1e-6

@@ -437,6 +437,10 @@ def _explain_history(case, r, got, expected, k, details):
                                                f"{o['max_tries']} retracted tries; yours did not", details)
         raise Failure("Fig. 12.5 (m > 5)", f"iteration {k}: forced is True only for the try after max_tries = "
                                            f"{o['max_tries']} retracted tries", details)
+    if g[2] != e[2] and e[3]:
+        raise Failure("Fig. 12.5 (m > 5)", f"iteration {k}: a forced step comes after max_tries = {o['max_tries']} "
+                                           f"retracted tries; the forced try itself is not counted as rejected",
+                      details)
     if g[2] != e[2]:
         raise Failure("Fig. 12.5, step iv", f"iteration {k}: 'rejected' counts the tries that raised E and were "
                                             f"retracted: {e[2]}, not {g[2]}", details)

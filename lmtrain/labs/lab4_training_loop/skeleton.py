@@ -101,8 +101,9 @@ def train_lm(residuals, jacobian, w0, mu=0.01, goal=0.0, max_iter=100, max_tries
     mu_inc, mu_dec, mu_min : float
         As for :func:`next_mu`.
     mu_max : float
-        If mu * mu_inc after a retracted try would exceed mu_max, record the
-        iteration (E unchanged, not forced) and stop.
+        If mu * mu_inc after a retracted try would exceed mu_max (and another
+        try would follow), record the iteration as (E unchanged, mu of that
+        try, retracted tries counting it, False) and stop.
 
     Returns
     -------
