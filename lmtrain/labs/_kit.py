@@ -92,8 +92,6 @@ def call(fn, *args, **kwargs):
             return fn(*args, **kwargs)
     except _TimeLimit:
         raise StudentError(f"did not finish within {TIME_LIMIT:g} s (an endless loop?)") from None
-    except RecursionError as exc:
-        raise StudentError(describe_exception(exc)) from None
     except Exception as exc:  # anything the student's code raises is reported, never re-raised
         raise StudentError(describe_exception(exc)) from None
     finally:

@@ -114,6 +114,9 @@ def run(lab, namespace: dict | None, load_error: str | None, source: str) -> Rep
             outcomes.append(Outcome(name, False, e.message, e.details))
         except RecursionError:
             outcomes.append(Outcome(name, False, "raised RecursionError (a function that calls itself?)"))
+        except Exception as exc:  # a fault of the checker itself: still one line, never a traceback
+            outcomes.append(Outcome(name, False, f"the checker itself failed ({type(exc).__name__}: {exc}); "
+                                                 f"please report this to the lmtrain maintainers"))
         outcomes[-1].seconds = time.perf_counter() - t0
         if outcomes[-1].details and any(not o.passed for o in outcomes[:-1]):
             # later functions usually call earlier ones: the first FAIL is the one to read
