@@ -467,3 +467,16 @@ def test_a_correct_solution_written_differently_passes(n, name, new, tmp_path):
     assert source != lab.text("solution.py")
     report = labs.check(n, write(tmp_path, f"{lab.stem}.py", source))
     assert report.passed, report.text()
+
+
+def test_a_fault_of_the_checker_is_one_line_too(tmp_path, monkeypatch):
+    checker = labs.get(1).checker()
+
+    def broken(fn):
+        raise KeyError("oops")
+
+    monkeypatch.setitem(checker.CHECKS, "neuron", broken)
+    report = labs.check(1, write(tmp_path, "lab1_forward.py", labs.get(1).text("solution.py")))
+    o = {o.function: o for o in report.outcomes}
+    assert o["activation"].passed and o["forward"].passed and not o["neuron"].passed
+    assert o["neuron"].summary.startswith("the checker itself failed (KeyError")

@@ -7,7 +7,6 @@ outcome of each function it affects.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time

@@ -182,7 +182,7 @@ def check_lm_step(fn) -> str:
     got = as_array(call(fn, START.copy(), jac(START), errors(START), 1.0), (2,), "w_new", "eq. 12.25")
     if not close(got, fit.params, rtol=1e-6):
         raise Failure("eq. 12.25", "differs from the first step of lm.curve_fit on the Rosenbrock valley", [
-            f"call:     lm_step(w0=(-1.2, 1), J, e, mu=1.0)", f"expected: {fmt(fit.params)}", f"got:      {fmt(got)}"])
+            "call:     lm_step(w0=(-1.2, 1), J, e, mu=1.0)", f"expected: {fmt(fit.params)}", f"got:      {fmt(got)}"])
     return f"{count + 1} steps; the first step of lm.curve_fit from (-1.2, 1) agrees"
 
 

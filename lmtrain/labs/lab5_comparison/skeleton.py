@@ -9,8 +9,6 @@ This lab uses lmtrain itself: ``lm.mlp``, ``lm.datasets.parity`` and
 ``lm.experiments.run_trials``.
 """
 
-import math
-
 import numpy as np
 
 import lmtrain as lm

@@ -5,10 +5,6 @@ Reference solution. Check it with
     lmtrain lab check 5
 """
 
-import math
-
-import numpy as np
-
 import lmtrain as lm
 
 

@@ -136,8 +136,8 @@ def check_newton_raphson(fn) -> str:
     x, y = exp_data()
     for p0, n in ((np.array([2.4, 0.5]), 1), (np.array([2.6, 0.7]), 6), (np.array([10.2, 1.0]), 3)):
         exp = reference_nr(x, y, p0, n)
-        details = [f"data:     x = np.linspace(1, 2, 20), y = exponential(x, [2.5, 0.8]) + 0.5 * "
-                   f"np.random.default_rng(0).standard_normal(20)",
+        details = ["data:     x = np.linspace(1, 2, 20), y = exponential(x, [2.5, 0.8]) + 0.5 * "
+                   "np.random.default_rng(0).standard_normal(20)",
                    f"call:     newton_raphson(x, y, p0={fmt(p0)}, iterations={n})", f"expected: {fmt(exp)}"]
         got = as_array(call(fn, x.copy(), y.copy(), p0.copy(), n), exp.shape, "path", "eq. 12.15", details)
         details.append(f"got:      {fmt(got)}")
