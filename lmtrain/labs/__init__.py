@@ -226,6 +226,8 @@ def make_notebook(lab: Lab) -> dict:
     preamble_done = False
     for section in _md_sections(lab.text("sheet.md")):
         heading = section.splitlines()[0]
+        if heading.startswith("## Check your work"):
+            continue  # the sheet's command-line instructions; the notebook ends with its own check cell
         task = next((f for f in functions if f"`{f}`" in heading and heading.startswith("### ")), None)
         if task is not None and not preamble_done:
             code(preamble)
@@ -239,7 +241,9 @@ def make_notebook(lab: Lab) -> dict:
     for f in functions:  # a task the sheet has no heading for still gets its cell
         if f not in placed:
             code(blocks[f])
-    md("## Check your work\n\nRun the cell below after each task; it checks every function defined above.\n")
+    md("## Check your work\n\nRun the cell below after each task: it checks every function defined above, "
+       f"with the same checks as `lmtrain lab check {lab.number}`. A FAIL names the chapter equation that the "
+       "smallest failing case breaks and prints that case.\n")
     code(f"from lmtrain import labs\nlabs.check_notebook({lab.number}, globals())\n")
     for i, cell in enumerate(cells):
         cell["id"] = f"lab{lab.number}-{i:02d}"
