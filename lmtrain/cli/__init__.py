@@ -16,11 +16,11 @@ import os
 import sys
 from typing import Sequence
 
-from . import compare, demo, fit, reproduce, trace
+from . import compare, demo, fit, lab, reproduce, trace
 from ._common import UsageError
 
 #: modules that each register one or more sub-commands, in the order of ``lmtrain -h``
-COMMAND_MODULES = [demo, reproduce, fit, trace, compare]
+COMMAND_MODULES = [demo, reproduce, fit, trace, compare, lab]
 
 __all__ = ["UsageError", "build_parser", "main"]
 

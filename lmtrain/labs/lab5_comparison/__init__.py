@@ -1,0 +1,1 @@
+"""Lab 5: comparing EBP, Gauss-Newton and LM as in Table 12.2."""

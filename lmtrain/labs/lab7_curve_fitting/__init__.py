@@ -1,0 +1,1 @@
+"""Lab 7: curve fitting with LM, against Newton-Raphson."""
