@@ -431,7 +431,7 @@ def unit_deltas(network, w, s, m):
 '''),
     # a for loop over the tries, E as a numpy scalar, mu * 0.1 rounding differently from mu / 10
     (4, "train_lm", '''
-def train_lm(residuals, jacobian, w0, mu=0.01, goal=0.0, max_iter=100, max_tries=5,
+def train_lm(residuals, jacobian, w0, *, mu=0.01, goal=0.0, max_iter=100, max_tries=5,
              mu_inc=10.0, mu_dec=10.0, mu_min=1e-20, mu_max=1e10):
     w = np.array(w0, dtype=float)
     E = np.sum(np.square(residuals(w))) / 2

@@ -351,8 +351,8 @@ def _analyse(case, rec, expected, E0, k, details):
         for t, w_t in enumerate(it["tries"]):
             mu_t = mu_start * o["mu_inc"] ** t
             if not _is_step(A, g, w_k - w_t, mu_t):
-                _explain_bad_try(A, g, w_k, w_t, it["tries"][t - 1] if t else None, i, t, mu_t, o, expected,
-                                 details)
+                _explain_bad_try(A, g, w_k, w_t, it["tries"][t - 1] if t else None, i, t, mu_t, o=o, expected=expected,
+                                 details=details)
             E_t = E_at(w_t)
             last = t == len(it["tries"]) - 1
             what = f"{here}, try {t + 1} (mu = {fmt(mu_t)}): E went from {fmt(E_k, 8)} to {fmt(E_t, 8)}"
@@ -379,7 +379,7 @@ def _analyse(case, rec, expected, E0, k, details):
                                                        f"figure takes the next try even though E rose", details)
 
 
-def _explain_bad_try(A, g, w_k, w_t, previous, i, t, mu_t, o, expected, details):
+def _explain_bad_try(A, g, w_k, w_t, previous, i, t, mu_t, *, o, expected, details):
     where = f"iteration {i}, try {t + 1}"
     if previous is not None:
         d_prev = previous - w_t

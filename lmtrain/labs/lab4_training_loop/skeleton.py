@@ -76,7 +76,7 @@ def next_mu(mu, accepted, mu_inc=10.0, mu_dec=10.0, mu_min=1e-20):
     raise NotImplementedError
 
 
-def train_lm(residuals, jacobian, w0, mu=0.01, goal=0.0, max_iter=100, max_tries=5,
+def train_lm(residuals, jacobian, w0, *, mu=0.01, goal=0.0, max_iter=100, max_tries=5,
              mu_inc=10.0, mu_dec=10.0, mu_min=1e-20, mu_max=1e10):
     """Levenberg-Marquardt training as in Fig. 12.5 (eqs. 12.1, 12.25).
 

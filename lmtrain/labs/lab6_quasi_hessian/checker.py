@@ -64,7 +64,7 @@ def _expected(network, w, X, D):
     J = network.jacobian(w, X)
     e = (D - network.forward(w, X)).ravel()
     Q, g, E = J.T @ J, J.T @ e, 0.5 * float(e @ e)
-    Qe, ge, Ee = network.quasi_hessian(w, X, D, block=1)  # the engine's own accumulation agrees
+    Qe, ge, Ee = network.quasi_hessian(w, X, D)  # the library's own accumulation, pattern by pattern, agrees
     assert np.allclose(Q, Qe) and np.allclose(g, ge) and np.isclose(E, Ee)
     return J, e, Q, g, E
 
@@ -86,7 +86,7 @@ def check_accumulate(fn) -> str:
         Q = as_array(Q, (N, N), "Q", "Table 12.1 (NBN row)", details)
         g = as_array(g, (N,), "g", "eq. 12.18", details)
         E = float(as_array(E, (), "E", "eq. 12.1", details))
-        _explain(Q, g, E, J, e, Q_exp, g_exp, E_exp, P, M, details)
+        _explain(Q, g, E, J, e, expected=(Q_exp, g_exp, E_exp), P=P, M=M, details=details)
     # memory: the point of accumulating
     case = build(*MEMORY_NET)
     network = case.net
@@ -119,7 +119,8 @@ def check_accumulate(fn) -> str:
             f"patterns, where J takes {J_bytes:,}")
 
 
-def _explain(Q, g, E, J, e, Q_exp, g_exp, E_exp, P, M, details):
+def _explain(Q, g, E, J, e, *, expected, P, M, details):
+    Q_exp, g_exp, E_exp = expected
     if not close(E, E_exp):
         details = details + [f"expected: E = {fmt(E_exp)}", f"got:      E = {fmt(E)}"]
         if close(E, 2 * E_exp):
