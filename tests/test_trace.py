@@ -252,3 +252,19 @@ def test_every_trace_option_has_help():
     for action in sub._actions:
         if action.dest != "help":
             assert action.help and len(action.help) > 10, f"{action.option_strings} has no help text"
+
+
+def test_bit_count_is_parity_then_carry():
+    X, D = lm.datasets.bit_count(3)
+    Xp, Dp = lm.datasets.parity(3)
+    np.testing.assert_array_equal(X, Xp)
+    np.testing.assert_array_equal(D[:, :1], Dp)  # the lowest bit is parity-3: a full adder's sum
+    on = (X > 0).sum(axis=1)
+    np.testing.assert_array_equal(D[:, 1], np.where(on >= 2, 1.0, -1.0))  # and its carry
+    Xu, Du = lm.datasets.bit_count(7, encoding="unipolar")
+    np.testing.assert_array_equal(Du @ [1, 2, 4], Xu.sum(axis=1))  # the count, in binary
+    assert lm.datasets.bit_count(7, 1)[1].shape == (128, 1)
+    with pytest.raises(ValueError, match="bits"):
+        lm.datasets.bit_count(3, 3)
+    with pytest.raises(ValueError, match="encoding"):
+        lm.datasets.bit_count(3, encoding="binary")
