@@ -30,12 +30,13 @@ JᵀJ + μI — with the solve timed alone, to show the N³ of the inversion.
 
 Then the scaling is fitted (log–log least squares) and the crossover — the
 size beyond which EBP reaches the goal sooner — is looked for in the
-measured sizes and, failing that, in the fitted trends (an extrapolation,
-reported as such). What sets it: an EBP iteration costs about P·N
+measured sizes and, failing that, in a cost model (an extrapolation, reported
+as such; :func:`cost_model`). What sets it: an EBP iteration costs about P·N
 multiply-adds (one forward and one backward pass), a textbook LM iteration
-about P·N² (forming JᵀJ) plus N³/3 (the factorisation), and LM needs
-hundreds of times fewer iterations. lmtrain's LM never pays the N³ when
-P·M < N: it then solves the P·M × P·M system Jᵀ(JJᵀ + μI)⁻¹e instead.
+P·N² (forming JᵀJ) plus about N³ (the solve), and LM needs hundreds of times
+fewer iterations; EBP wins once the cost ratio, growing like N², overtakes
+the iteration ratio. lmtrain's LM never pays the N³ when P·M < N: it then
+solves the P·M × P·M system Jᵀ(JJᵀ + μI)⁻¹e instead, whose cost grows like N.
 
 The table files hold what a rerun repeats exactly (sizes, iterations);
 times, fits and the crossover go to the printed report and the figure.
@@ -149,6 +150,11 @@ def measure(h: int, X, D, goal, repeats: int, seed: int) -> dict:
     return row
 
 
+def rounded(n: float) -> int:
+    """``n`` to two significant digits: an extrapolated size deserves no more."""
+    return int(round(n, 1 - int(math.floor(math.log10(n)))))
+
+
 def fit_power(x, y):
     """(a, k) of y ≈ a·x^k by least squares on logarithms (finite, positive points only; NaN if fewer than 2)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -159,14 +165,55 @@ def fit_power(x, y):
     return math.exp(log_a), float(k)
 
 
-def analyse(rows: list[dict]) -> dict:
-    """Fitted trends and the crossover: measured if any, else where the fitted trends cross.
+def _ratio_fit(x, t) -> float:
+    """c of t ≈ c·x: the geometric mean of t/x (each point weighs by its relative error)."""
+    x, t = np.asarray(x, float), np.asarray(t, float)
+    return float(np.exp(np.mean(np.log(t / x))))
 
-    Each time per iteration is fitted where it follows one power of N: EBP's
-    and the textbook step's from N = 256 on (below, fixed costs per call still
-    show), lmtrain's LM where N > 2P (the P × P system). A quick run with only
-    small networks fits all its points.
+
+def cost_model(rows: list[dict]) -> dict:
+    """Seconds per iteration as the operation counts say, constants fitted to the measurements.
+
+    * EBP: c_E·P·N — one forward and one backward pass over the P patterns;
+    * textbook LM step: c_G·P·N² + c_S·N³ — JᵀJ, then the N × N solve
+      (relative least squares on both terms together);
+    * lmtrain's LM when N > 2P: c_L·N — with P fixed, the P × P system costs
+      P²·N to form and P³ to solve;
+    * iterations to the goal: EBP a·N^k (an empirical power law), LM its mean
+      over the three largest sizes.
+
+    Fitted from N = 256 on, where fixed costs per call no longer show (a
+    quick run with only small networks fits all its points).
     """
+    N = np.array([r["N"] for r in rows], float)
+    P = float(rows[0]["P"])
+    big = N >= 256 if (N >= 256).sum() >= 2 else np.ones_like(N, bool)
+    dual = N > 2 * P if (N > 2 * P).sum() >= 1 else big
+    t_ebp = np.array([r["ebp_iter"] for r in rows])
+    t_book = np.array([r["book_iter"] for r in rows])
+    t_lm = np.array([r["lm_iter"] for r in rows])
+    A = np.column_stack([P * N[big] ** 2, N[big] ** 3]) / t_book[big, None]
+    (c_g, c_s), *_ = np.linalg.lstsq(A, np.ones(big.sum()), rcond=None)
+    if c_g < 0 or c_s < 0:  # one term alone, the one that fits better
+        c_g, c_s = max(c_g, 0.0), max(c_s, 0.0)
+    lm_its = [r["LM iterations to goal"] for r in rows if np.isfinite(r["LM iterations to goal"])]
+    return {"P": P, "c_E": _ratio_fit(P * N[big], t_ebp[big]), "c_G": float(c_g), "c_S": float(c_s),
+            "c_L": _ratio_fit(N[dual], t_lm[dual]),
+            "ebp_iterations": fit_power(N, [r["EBP iterations to goal"] for r in rows]),
+            "lm_iterations": float(np.mean(lm_its[-3:])) if lm_its else math.nan}
+
+
+def model_times(m: dict, N) -> dict:
+    """Modelled seconds to the goal at sizes N: EBP, textbook LM, lmtrain's LM (for N > 2P)."""
+    N = np.asarray(N, float)
+    a, k = m["ebp_iterations"]
+    return {"ebp": a * N ** k * m["c_E"] * m["P"] * N,
+            "book_iter": m["lm_iterations"] * (m["c_G"] * m["P"] * N ** 2 + m["c_S"] * N ** 3),
+            "lm_iter": m["lm_iterations"] * m["c_L"] * N}
+
+
+def analyse(rows: list[dict]) -> dict:
+    """Scaling fits, the cost model and the crossover: measured if any, else where the model's curves cross."""
     N = np.array([r["N"] for r in rows], float)
     P = rows[0]["P"]
 
@@ -175,25 +222,18 @@ def analyse(rows: list[dict]) -> dict:
         return fit_power(N[mask], [r[key] for r, m in zip(rows, mask) if m])
 
     fits = {"ebp_iter": fit("ebp_iter", N >= 256), "book_iter": fit("book_iter", N >= 256),
-            "solve": fit("solve", N >= 512), "lm_iter": fit("lm_iter", N > 2 * P),
-            "ebp_iterations": fit_power(N, [r["EBP iterations to goal"] for r in rows])}
-    lm_its = [r["LM iterations to goal"] for r in rows if np.isfinite(r["LM iterations to goal"])]
-    fits["lm_iterations"] = float(np.mean(lm_its[-3:])) if lm_its else math.nan
+            "solve": fit("solve", N >= 512), "lm_iter": fit("lm_iter", N > 2 * P)}
+    model = cost_model(rows)
     measured = [r["N"] for r in rows if np.isfinite(r["ebp_goal_s"]) and np.isfinite(r["lm_goal_s"])
                 and r["ebp_goal_s"] < r["lm_goal_s"]]
-    out = {"fits": fits, "measured_crossover": min(measured) if measured else None, "P": P,
+    out = {"fits": fits, "model": model, "measured_crossover": min(measured) if measured else None, "P": P,
            "book_iter_crossover": None, "lm_iter_crossover": None, "extrapolated": N.max() >= 1000}
     if not out["extrapolated"]:  # a quick run's small networks say nothing about large ones
         return out
-    # beyond the largest size: time to the goal = fitted iterations × fitted time per iteration
-    grid = np.geomspace(N.max(), 1e7, 400)
-    a_i, k_i = fits["ebp_iterations"]
-    a_e, k_e = fits["ebp_iter"]
-    ebp_goal = a_i * grid ** k_i * a_e * grid ** k_e
+    grid = np.geomspace(N.max(), 1e7, 600)
+    t = model_times(model, grid)
     for key in ("book_iter", "lm_iter"):
-        a, k = fits[key]
-        lm_goal = fits["lm_iterations"] * a * grid ** k
-        crossed = np.nonzero(ebp_goal < lm_goal)[0]
+        crossed = np.nonzero(t["ebp"] < t[key])[0]
         out[f"{key}_crossover"] = float(grid[crossed[0]]) if len(crossed) else None
     return out
 
@@ -211,14 +251,15 @@ def report(rows, result) -> str:
                 "EBP s to goal": r["ebp_goal_s"]}
         lines.append("| " + " | ".join("—" if isinstance(v, float) and not np.isfinite(v) else
                                        format(v, fmt.get(c, "")) for c, v in vals.items()) + " |")
-    f = result["fits"]
+    f, m_ = result["fits"], result["model"]
     lines.append("")
-    lines.append(f"fits (log-log least squares): EBP s/iteration ≈ {f['ebp_iter'][0]:.3g}·N^{f['ebp_iter'][1]:.2f}; "
-                 f"textbook LM s/step ≈ {f['book_iter'][0]:.3g}·N^{f['book_iter'][1]:.2f}, its solve "
-                 f"{f['solve'][0]:.3g}·N^{f['solve'][1]:.2f}; lmtrain LM s/iteration (N > 2P) ≈ "
-                 f"{f['lm_iter'][0]:.3g}·N^{f['lm_iter'][1]:.2f}; EBP iterations to goal ≈ "
-                 f"{f['ebp_iterations'][0]:.3g}·N^{f['ebp_iterations'][1]:.2f}; LM iterations to goal ≈ "
-                 f"{f['lm_iterations']:.1f} (mean of the largest three)")
+    lines.append(f"scaling (log-log fits, N ≥ 256): EBP s/iteration ∝ N^{f['ebp_iter'][1]:.2f}; textbook LM s/step "
+                 f"∝ N^{f['book_iter'][1]:.2f}, its solve alone ∝ N^{f['solve'][1]:.2f} (N ≥ 512); lmtrain LM "
+                 f"s/iteration (N > 2P) ∝ N^{f['lm_iter'][1]:.2f}; EBP iterations to the goal ≈ "
+                 f"{m_['ebp_iterations'][0]:.0f}·N^{m_['ebp_iterations'][1]:.2f}; LM iterations ≈ "
+                 f"{m_['lm_iterations']:.1f} (mean of the largest three)")
+    lines.append(f"cost model (s): EBP iteration {m_['c_E']:.3g}·P·N; textbook LM step {m_['c_G']:.3g}·P·N² + "
+                 f"{m_['c_S']:.3g}·N³; lmtrain LM iteration (N > 2P) {m_['c_L']:.3g}·N")
     m = result["measured_crossover"]
     lines.append("crossover in the measured sizes: " + (f"EBP first faster to the goal at N = {m}" if m else
                                                          "none: LM reached the goal sooner at every size"))
@@ -227,8 +268,9 @@ def report(rows, result) -> str:
         return "\n".join(lines)
     for key, name in (("book_iter", "textbook LM (N × N solve)"), ("lm_iter", "lmtrain's LM (P × P solve)")):
         c = result[f"{key}_crossover"]
-        lines.append(f"fitted trends, {name} against EBP: " +
-                     (f"EBP would get there first beyond N ≈ {c:,.0f} weights (extrapolated)" if c else
+        lines.append(f"cost model, {name} against EBP: " +
+                     (f"EBP would reach the goal first beyond N ≈ {rounded(c):,} weights (extrapolated; "
+                      f"{c:,.0f} before rounding)" if c else
                       "no crossover up to N = 10^7 (extrapolated)"))
     return "\n".join(lines)
 
@@ -237,7 +279,7 @@ def figure(rows, result):
     """(a) time per iteration, (b) iterations to the goal, (c) time to the goal, (d) the two ratios that decide."""
     N = np.array([r["N"] for r in rows], float)
     P = result["P"]
-    f = result["fits"]
+    m = result["model"]
     lm_its, ebp_its = (np.array([r[c] for r in rows], float) for c in ("LM iterations to goal", "EBP iterations to goal"))
     trend = np.geomspace(512, max(N.max(), 512) * 10, 60)  # the fits hold from N = 512 on: draw them there
     fig, axes = plt.subplots(2, 2, figsize=(8.6, 7.6), layout="constrained")
@@ -251,19 +293,17 @@ def figure(rows, result):
     ax = axes[0, 1]
     ax.plot(N, ebp_its, "o-", color="C0", label="EBP")
     ax.plot(N, lm_its, "s-", color="C3", label="LM")
-    a, k = f["ebp_iterations"]
+    a, k = m["ebp_iterations"]
     ax.plot(N, a * N ** k, ":", color="C0", lw=1.2, label=f"EBP fit ∝ N^{k:.2f}")
     ax.set_title("(b) iterations to the goal", loc="left", fontsize=10)
     ax.set_ylabel("iterations")
     ax = axes[1, 0]
     ax.plot(N, [r["ebp_goal_s"] for r in rows], "o-", color="C0", label="EBP, measured")
     ax.plot(N, [r["lm_goal_s"] for r in rows], "s-", color="C3", label="LM (lmtrain), measured")
-    ebp = f["ebp_iterations"][0] * trend ** f["ebp_iterations"][1] * f["ebp_iter"][0] * trend ** f["ebp_iter"][1]
-    ax.plot(trend, ebp, ":", color="C0", lw=1.5, label="EBP, fitted trends")
-    for key, color, name in (("book_iter", "C1", "textbook LM"), ("lm_iter", "C3", "LM (lmtrain)")):
-        if np.isfinite(f[key][0]):
-            ax.plot(trend, f["lm_iterations"] * f[key][0] * trend ** f[key][1], ":", color=color, lw=1.5,
-                    label=f"{name}, fitted trends")
+    model = model_times(result["model"], trend)
+    ax.plot(trend, model["ebp"], ":", color="C0", lw=1.5, label="EBP, cost model")
+    ax.plot(trend, model["book_iter"], ":", color="C1", lw=1.5, label="textbook LM, cost model")
+    ax.plot(trend, model["lm_iter"], ":", color="C3", lw=1.5, label="LM (lmtrain), cost model")
     ax.set_title("(c) time to the goal", loc="left", fontsize=10)
     ax.set_ylabel("seconds")
     ax = axes[1, 1]
@@ -272,8 +312,10 @@ def figure(rows, result):
     ax.plot(N, np.array([r["book_iter"] for r in rows]) / ebp_iter, "^--", color="C1",
             label="textbook LM / EBP, time per iteration")
     ax.plot(N, ebp_its / lm_its, "o-", color="C0", label="EBP / LM, iterations to the goal")
-    ax.plot(trend, f["ebp_iterations"][0] * trend ** f["ebp_iterations"][1] / f["lm_iterations"], ":", color="C0",
+    ax.plot(trend, m["ebp_iterations"][0] * trend ** m["ebp_iterations"][1] / m["lm_iterations"], ":", color="C0",
             lw=1.5, label="EBP / LM iterations, fitted trend")
+    book_over_ebp = (m["c_G"] * m["P"] * trend ** 2 + m["c_S"] * trend ** 3) / (m["c_E"] * m["P"] * trend)
+    ax.plot(trend, book_over_ebp, ":", color="C1", lw=1.5, label="textbook LM / EBP per iteration, cost model")
     ax.set_title("(d) the two ratios that decide", loc="left", fontsize=10)
     ax.set_ylabel("ratio")
     for key, color, name in (("book_iter", "C1", "textbook LM"), ("lm_iter", "C3", "LM (lmtrain)")):
@@ -281,7 +323,7 @@ def figure(rows, result):
         if c and c <= trend[-1]:
             for a_ in (axes[1, 0], axes[1, 1]):
                 a_.axvline(c, color=color, lw=0.9, ls="--")
-            axes[1, 0].annotate(f"EBP first to the goal\nbeyond N ≈ {c:,.0f}\n(against the {name},\nextrapolated)",
+            axes[1, 0].annotate(f"EBP first to the goal\nbeyond N ≈ {rounded(c):,}\n(against the {name},\nextrapolated)",
                                 (c, 0.02), xycoords=("data", "axes fraction"), xytext=(4, 0),
                                 textcoords="offset points", ha="left", va="bottom", fontsize=7.5, color=color)
     for ax in axes.flat:
@@ -290,10 +332,11 @@ def figure(rows, result):
         ax.axvline(P, color="0.6", lw=0.8)
         ax.set_xlabel("N, weights (MLP 2-h-1)")
         ax.grid(True, which="major", alpha=0.3)
-        where = {id(axes[0, 1]): "center left", id(axes[1, 1]): "lower right"}.get(id(ax), "upper left")
+        where = {id(axes[0, 1]): "center left"}.get(id(ax), "upper left")
         ax.legend(fontsize=7.5, frameon=False, loc=where)
-    axes[0, 0].annotate(f"N = P = {P}", (P, 0.03), xycoords=("data", "axes fraction"), xytext=(3, 0),
-                        textcoords="offset points", fontsize=7.5, color="0.4", rotation=90, va="bottom")
+    axes[0, 1].annotate(f"N = P = {P}: beyond it lmtrain\nsolves the P × P system", (P, 0.5),
+                        xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points", fontsize=7.5,
+                        color="0.4", va="center")
     fig.suptitle(f"Matrix inversion (§12.5): LM against EBP as the network grows (P = {P} patterns, "
                  f"goal RMS error {GOAL_RMS:g})", fontsize=10)
     return fig

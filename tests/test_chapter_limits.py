@@ -90,8 +90,11 @@ def test_inversion_fit_and_crossover_on_synthetic_data():
                      "lm_iter": 1e-5 * N, "LM iterations to goal": 4, "EBP iterations to goal": 100 * N ** 0.5,
                      "lm_goal_s": 4e-5 * N, "ebp_goal_s": 1e-4 * N ** 1.5})
     out = module.analyse(rows)
-    assert out["fits"]["ebp_iterations"][1] == pytest.approx(0.5)
+    assert out["model"]["ebp_iterations"][1] == pytest.approx(0.5)
     assert out["fits"]["book_iter"][1] == pytest.approx(3.0)
+    m = out["model"]  # the constants of the operation counts come back
+    assert m["c_E"] == pytest.approx(1e-8) and m["c_L"] == pytest.approx(1e-5) and m["lm_iterations"] == 4
+    assert m["c_S"] == pytest.approx(1e-9, rel=1e-6) and abs(m["c_G"]) < 1e-15
     assert out["measured_crossover"] is None  # lmtrain's LM is faster at every measured size
     assert out["book_iter_crossover"] == pytest.approx(1200, rel=0.03)  # past the data: the first size checked
     assert out["lm_iter_crossover"] is None  # 4e-5·N against 1e-4·N^1.5: never
