@@ -16,7 +16,8 @@ for P from 10³ to 10⁵ patterns of a two-output regression on an MLP 2-16-2
 formula P·M·N·8 bytes. Every point is measured in a fresh process
 (``_memory_probe.py``): after a warm-up run, ``5`` is written to
 ``/proc/self/clear_refs`` to reset the high-water mark ``VmHWM``, and the
-growth is ``VmHWM`` after training minus ``VmRSS`` before it. Linux only.
+growth is ``VmHWM`` after training minus ``VmRSS`` before it. Two probes run
+at a time, each on one thread. Linux only.
 
 Memory is written to the table in whole MB (10⁶ bytes), the repeatability of
 the measurement, so that a rerun writes the same files; the report prints it
@@ -29,6 +30,7 @@ Writes ``limit_memory.png``, ``limit_memory.md`` and ``limit_memory.csv``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -44,6 +46,9 @@ HIDDEN = 16  # MLP 2-16-2: N = 82 weights, M = 2 outputs
 MODES = {"full": "J stored (jacobian=\"full\")", "blocks": "Q and g by blocks (jacobian=\"blocks\")"}
 COLORS = {"full": "C3", "blocks": "C0"}
 MB = 1e6
+#: two probes run side by side, so each keeps to one thread: BLAS threads waiting for a busy core made
+#: the blocked path's times swing thirtyfold (the memory they report did not change)
+ONE_CORE = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 
 FULL = dict(patterns=(1_000, 3_000, 10_000, 30_000, 100_000))
 QUICK = dict(patterns=(1_000, 10_000))
@@ -66,7 +71,7 @@ def available() -> bool:
 def probe(P: int, mode: str, seed: int) -> dict:
     """One measurement in a fresh Python process (see ``_memory_probe.py``)."""
     out = subprocess.run([sys.executable, str(PROBE), str(P), mode, str(HIDDEN), str(seed)],
-                         capture_output=True, text=True, check=False)
+                         capture_output=True, text=True, check=False, env={**os.environ, **ONE_CORE})
     if out.returncode != 0:
         raise RuntimeError(f"memory probe for P={P}, {mode} failed:\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
