@@ -202,8 +202,8 @@ def figure(rows: list[dict], config: dict, gain: float):
                 x = x_i + (t_i - 1) * width
                 s = 100 * r["success"]
                 ax.bar(x, s, width * 0.92, color=COLORS[topology], label=topology if x_i == 0 else None)
-                ax.text(x, s + 1.5, f"{s:.0f}" if s >= 9.95 or s == 0 else f"{s:.1f}", ha="center", va="bottom",
-                        fontsize=7.5)
+                label = f"{s:.0f}" if abs(s - round(s)) < 0.05 else f"{s:.1f}"  # 99.7 % is not 100 %
+                ax.text(x, s + 1.5, label, ha="center", va="bottom", fontsize=7.5)
             ticks.append(f"parity-{n}\n{' / '.join(neurons)} neurons")
         ax.set_xticks(range(len(sizes)), ticks, fontsize=8.5)
         ax.set_ylim(0, 112)
