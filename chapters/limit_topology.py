@@ -26,8 +26,8 @@ Set-up, that of Table 12.2 (``fig_12_8.py``): tanh(0.5·net) neurons, ±1
 patterns, goal MSE ≤ 0.01 (E = ½Σe² ≤ P/200), initial weights uniform in
 [−1, 1], LM μ₀ = 0.1, at most 1,000 iterations. Parity-15 is trained only
 with ``--large`` (FCC with 4 and 5 neurons, 40 trials of at most 200
-iterations: its 32,768 patterns make an LM iteration about 30 ms, a trial
-several seconds); the full run checks its hand-set weights.
+iterations: its 32,768 patterns make an LM iteration 30–100 ms, a trial up to
+20 s); the full run checks its hand-set weights.
 ``--gain`` changes the gain of every neuron (the search reported in
 ``docs/chapter-limits.md``).
 
@@ -57,7 +57,7 @@ TOPOLOGIES = ["MLP", "BMLP", "FCC"]
 COLORS = {"MLP": "C0", "BMLP": "C1", "FCC": "C3"}
 
 #: parity sizes, trials per network and neurons added to the smallest network, for full and quick runs;
-#: parity-15 (FCC only) is trained by LM only with ``--large``: an LM trial there takes 3-5 s
+#: parity-15 (FCC only) is trained by LM only with ``--large``: an LM trial there takes up to 20 s
 FULL = dict(sizes=(3, 5, 7), trials=300, extra=(0, 1), trials_15=0)
 QUICK = dict(sizes=(3, 5), trials=20, extra=(0,), trials_15=0)
 LARGE_TRIALS_15 = 40
@@ -237,7 +237,7 @@ def main(argv=None) -> int:
         p.add_argument("--trials", type=int, default=None, help="trials per network (default 300; quick 20)")
         p.add_argument("--large", action="store_true",
                        help=f"also train parity-15 on 4 and 5 cascaded neurons ({LARGE_TRIALS_15} trials each, "
-                            "a few minutes)")
+                            "ten minutes or more)")
         p.add_argument("--trials-15", type=int, default=None,
                        help=f"LM trials on parity-15 with --large (default {LARGE_TRIALS_15})")
 
