@@ -69,7 +69,7 @@ LM_CAP = 200
 TO_GOAL_MAX = 1100  # time to the goal measured up to this many weights
 
 FULL = dict(hidden=(8, 16, 32, 64, 128, 256, 512, 768), repeats=3)
-QUICK = dict(hidden=(8, 16, 32), repeats=2)
+QUICK = dict(hidden=(8, 16), repeats=2)
 
 COLUMNS = ["h", "N", "P", "system lmtrain solves", "EBP α·λ_max", "LM iterations to goal",
            "EBP iterations to goal"]

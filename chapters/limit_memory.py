@@ -51,7 +51,7 @@ MB = 1e6
 ONE_CORE = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
 
 FULL = dict(patterns=(1_000, 3_000, 10_000, 30_000, 100_000))
-QUICK = dict(patterns=(1_000, 10_000))
+QUICK = dict(patterns=(10_000,))
 
 COLUMNS = ["P", "M", "N", "J = P·M·N·8 bytes (MB)", "growth, J stored (MB)", "growth, blocks (MB)",
            "J stored / formula", "blocks / formula"]
