@@ -5,7 +5,8 @@ outputs of shape (P, M), float64, one row per pattern p — the layout
 :func:`lmtrain.train` takes.
 
 * ``parity(n)``: X (2**n, n), D (2**n, 1);
-* ``xor()``: X (4, 2), D (4, 1).
+* ``xor()``: X (4, 2), D (4, 1);
+* ``bit_count(n)``: X (2**n, n), D (2**n, bits) — several outputs.
 
 Encodings: ``"bipolar"`` (the default) puts inputs and targets in {−1, +1},
 for tanh-like (bipolar) output neurons; ``"unipolar"`` puts them in {0, 1}, for
@@ -15,6 +16,10 @@ sigmoid (unipolar) output neurons.
   bipolar, 1 unipolar) when an odd number of inputs are "on". Parity-3 is the
   chapter's example (Fig. 12.6, §12.4).
 * :func:`xor` — parity-2, the smallest problem a single neuron cannot solve.
+* :func:`bit_count` — how many inputs are "on", in binary, one output per
+  bit, lowest bit first: the first output is parity-N, and for n = 3 the two
+  outputs are a full adder's sum and carry. A small problem with more than
+  one output, for the chapter's one backward pass per output (Fig. 12.4).
 """
 
 from __future__ import annotations
@@ -66,3 +71,38 @@ def xor(encoding: str = "bipolar"):
         ``[−1, +1, +1, −1]`` (bipolar) or ``[0, 1, 1, 0]`` (unipolar).
     """
     return parity(2, encoding)
+
+
+def bit_count(n: int, bits: int | None = None, encoding: str = "bipolar"):
+    """The number of "on" inputs written in binary, one output per bit, lowest bit first.
+
+    Output 1 is parity-N (:func:`parity`); for ``n = 3`` the two outputs are
+    the sum and the carry of a full adder, for ``n = 2`` those of a half adder.
+
+    Parameters
+    ----------
+    n : int
+        Number of inputs (1 ≤ n ≤ 20).
+    bits : int, optional
+        How many of the lowest bits to keep (default: all that the count
+        0…n needs, ``n.bit_length()``).
+    encoding : {"bipolar", "unipolar"}
+        As for :func:`parity`: inputs and targets in {−1, +1} or in {0, 1}.
+
+    Returns
+    -------
+    X : ndarray, shape (2**n, n)
+        Every input combination, in the order of :func:`parity`.
+    D : ndarray, shape (2**n, bits)
+    """
+    n = check_number(n, "n", low=1, high=20, integer=True)
+    most = n.bit_length()
+    bits = most if bits is None else check_number(bits, "bits", low=1, high=most, integer=True)
+    if encoding not in ("bipolar", "unipolar"):
+        raise ValueError(f"encoding must be 'bipolar' or 'unipolar', got {encoding!r}")
+    X, _ = parity(n, "unipolar")
+    count = X.sum(axis=1).astype(np.int64)
+    D = np.column_stack([(count >> b) & 1 for b in range(bits)]).astype(np.float64)
+    if encoding == "unipolar":
+        return X, D
+    return 2.0 * X - 1.0, 2.0 * D - 1.0

@@ -23,7 +23,8 @@ import traceback
 from pathlib import Path
 
 #: scripts that run first, in this order; any others follow in this order, then alphabetically
-ORDER = ["table_12_1", "fig_12_1", "fig_12_6", "fig_12_7", "setup_study", "fig_12_8", "parity_n"]
+ORDER = ["table_12_1", "fig_12_1", "fig_12_6", "fig_12_7", "setup_study", "fig_12_8", "parity_n",
+         "limit_inversion", "limit_memory", "limit_topology"]
 
 
 def chapters_dir(explicit=None) -> Path:
