@@ -173,10 +173,10 @@ def run(config: dict, gain: float = 0.5, seed: int = 0, log=print) -> list[dict]
             t0 = time.perf_counter()
             s = run_trials(net, X, D, "lm", trials=trials, seed=seed, goal=goal, mu=MU0,
                            max_iter=CAP_15 if n == 15 else CAP, history=0, progress=False)
-            row.update({"success": s.success_rate, "iterations": s.mean_iterations, "ms per trial": 1e3 * s.mean_time,
+            row.update({"success": s.goal_rate, "iterations": s.mean_iterations, "ms per trial": 1e3 * s.mean_time,
                         "stops": ", ".join(f"{k} {v}" for k, v in s.stop_counts.items())})
             log(f"  parity-{n:<2} {topology:<4} {row['network']:<16} {net.n_weights:4d} weights  "
-                f"{100 * s.success_rate:5.1f} %  {s.mean_iterations:6.1f} it  {row['stops']}  "
+                f"{100 * s.goal_rate:5.1f} %  {s.mean_iterations:6.1f} it  {row['stops']}  "
                 f"({time.perf_counter() - t0:.1f} s)")
         rows.append(row)
     return rows

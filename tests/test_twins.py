@@ -65,8 +65,9 @@ from lmtrain.algorithms._fast import backward as fast_backward
 from lmtrain.algorithms._fast import blas, blocked, simd
 from lmtrain.algorithms._fast import forward as fast_forward
 from lmtrain.algorithms._fast import gram as fast_gram
-from lmtrain.algorithms._fast.work import NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN
+from lmtrain.algorithms._fast.work import NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN, FastWork
 from lmtrain.algorithms._fast.work import workspace as fast_workspace
+from lmtrain.algorithms.shared import interpreted
 from lmtrain.algorithms.workspace import plain_workspace
 from lmtrain.experiments import run_trials
 
@@ -451,6 +452,23 @@ def test_cholesky_solve_twin_bit_for_bit(system):
 
 
 # ------------------------------------------ the workspaces: FastWork vs PlainWork
+def run_op(op, ws, *args):
+    """Operation ``op`` of ``lmtrain.algorithms.workspace`` on ``ws`` as the rules run it.
+
+    On a ``FastWork`` the compiled operation (the twins); on the ``PlainWork``, a
+    Python object, the method of that name (plain kernels), which is what the
+    interpreted rules call (``shared.answered_by_method``).
+    """
+    if isinstance(ws, FastWork):
+        return op(ws, *args)
+    return getattr(ws, op.py_func.__name__)(*args)
+
+
+def newton_hessian(ws, w, h):
+    """Newton's difference Hessian into ``ws.G``: compiled on a FastWork, interpreted on the PlainWork."""
+    (newton_rule.hessian if isinstance(ws, FastWork) else interpreted(newton_rule.hessian))(ws, w, h)
+
+
 def _both_workspaces(needs, net, X, D):
     flags = np.zeros(1, np.int64)
     plain = plain_workspace(needs, net.topology, X, D, flags)
@@ -462,7 +480,8 @@ def _both_workspaces(needs, net, X, D):
 def test_workspace_operations_fast_vs_plain(prob, mu, seed):
     """The ``FastWork`` operations (``_fast.work``) against the ``PlainWork`` ones (plain kernels), LM's sequence.
 
-    Called through the dispatching operations of ``lmtrain.algorithms.workspace``:
+    Called as the rules call the operations of ``lmtrain.algorithms.workspace``
+    (:func:`run_op`: compiled on the FastWork, the PlainWork's methods):
     ``error_at``, ``linearize`` (compare ‖g‖, g and the Gram matrix ``ws.G``,
     JᵀJ or, when P·M < N, JJᵀ), ``solve(ws, mu)`` (compare ``ws.delta``),
     ``trial_error``, ``accept``, and ``linearize`` again from the forward pass the
@@ -476,14 +495,14 @@ def test_workspace_operations_fast_vs_plain(prob, mu, seed):
     for net, exact in variants(net0):
         plain, fast = _both_workspaces(NEEDS_JACOBIAN, net, X, D)
         wp, wf = w0.copy(), w0.copy()
-        agree(ops.error_at(fast, wf), ops.error_at(plain, wp), exact, "error_at")
+        agree(run_op(ops.error_at, fast, wf), run_op(ops.error_at, plain, wp), exact, "error_at")
         for _ in range(2):  # the second linearize starts from the forward pass accept() kept
-            gn_p, gn_f = ops.linearize(plain, wp), ops.linearize(fast, wf)
+            gn_p, gn_f = run_op(ops.linearize, plain, wp), run_op(ops.linearize, fast, wf)
             agree(gn_f, gn_p, exact, "‖g‖")
             agree(fast.g, plain.g, exact, "g")
             assert fast.G.shape == plain.G.shape  # the same side: JJᵀ exactly when P·M < N
             agree(fast.G, plain.G, exact, "G")
-            ok_p, ok_f = ops.solve(plain, mu), ops.solve(fast, mu)
+            ok_p, ok_f = run_op(ops.solve, plain, mu), run_op(ops.solve, fast, mu)
             assert ok_p == ok_f
             if ok_p and exact:
                 np.testing.assert_array_equal(fast.delta, plain.delta)
@@ -495,15 +514,16 @@ def test_workspace_operations_fast_vs_plain(prob, mu, seed):
             if plain.J.shape[0] > 0:
                 fast.e[:] = plain.e
                 fast.JT[:] = plain.J.T
-            assert ops.solve(fast, mu) == ok_p
+            assert run_op(ops.solve, fast, mu) == ok_p
             if ok_p:
                 np.testing.assert_array_equal(fast.delta, plain.delta)
             plain.delta[:] = step  # a step of our own, so that a failed solve still moves on
             fast.delta[:] = step
-            Et_p, Et_f = ops.trial_error(plain, wp, 0.0, False), ops.trial_error(fast, wf, 0.0, False)
+            Et_p = run_op(ops.trial_error, plain, wp, 0.0, False)
+            Et_f = run_op(ops.trial_error, fast, wf, 0.0, False)
             agree(Et_f, Et_p, exact, "trial_error")
-            ops.accept(plain, wp)
-            ops.accept(fast, wf)
+            run_op(ops.accept, plain, wp)
+            run_op(ops.accept, fast, wf)
             np.testing.assert_array_equal(wf, wp)  # both subtract the same step from the same weights
 
 
@@ -517,19 +537,19 @@ def test_gradient_operations_fast_vs_plain(prob, seed):
     for net, exact in variants(net0):
         for needs in (NEEDS_GRADIENT, NEEDS_HESSIAN):
             plain, fast = _both_workspaces(needs, net, X, D)
-            agree(ops.error_at(fast, w), ops.error_at(plain, w), exact, "error_at")
-            agree(ops.gradient(fast, w), ops.gradient(plain, w), exact, "‖g‖")
+            agree(run_op(ops.error_at, fast, w), run_op(ops.error_at, plain, w), exact, "error_at")
+            agree(run_op(ops.gradient, fast, w), run_op(ops.gradient, plain, w), exact, "‖g‖")
             agree(fast.g, plain.g, exact, "g")
             out_p, out_f = np.full(w.size, np.nan), np.full(w.size, np.nan)
-            ops.gradient_at(plain, w2, out_p)
-            ops.gradient_at(fast, w2, out_f)
+            run_op(ops.gradient_at, plain, w2, out_p)
+            run_op(ops.gradient_at, fast, w2, out_f)
             agree(out_f, out_p, exact, "gradient_at")
             g_before = fast.g.copy()
-            ops.gradient(fast, w)  # from the pass error_at(w) kept: gradient_at must not have disturbed it
+            run_op(ops.gradient, fast, w)  # from the pass error_at(w) kept: gradient_at must not have disturbed it
             np.testing.assert_array_equal(fast.g, g_before)
             if needs == NEEDS_HESSIAN:
-                newton_rule.hessian(plain, w, 1e-5)
-                newton_rule.hessian(fast, w, 1e-5)
+                newton_hessian(plain, w, 1e-5)
+                newton_hessian(fast, w, 1e-5)
                 if exact:
                     np.testing.assert_array_equal(fast.G, plain.G)
                 else:
@@ -964,12 +984,12 @@ def test_parting_newton_step_through_near_singular_hessians():
     net = lm.mlp([3, 3, 1], gain=0.5)
     w0 = net.init_weights(2)
     plain_ws, fast_ws = _both_workspaces(NEEDS_HESSIAN, net, X, D)
-    ops.error_at(fast_ws, w0)
-    ops.gradient(fast_ws, w0)
-    ops.gradient(plain_ws, w0)
+    run_op(ops.error_at, fast_ws, w0)
+    run_op(ops.gradient, fast_ws, w0)
+    run_op(ops.gradient, plain_ws, w0)
     assert scaled_err(fast_ws.g, plain_ws.g) <= 1e-14  # g: equal to the last bits
-    newton_rule.hessian(plain_ws, w0, 1e-5)
-    newton_rule.hessian(fast_ws, w0, 1e-5)
+    newton_hessian(plain_ws, w0, 1e-5)
+    newton_hessian(fast_ws, w0, 1e-5)
     dH = np.max(np.abs(fast_ws.G - plain_ws.G)) / np.max(np.abs(plain_ws.G))
     assert 1e-13 < dH < 1e-9  # the difference quotient magnifies the last bits of g
     ev = np.linalg.eigvalsh(plain_ws.G)
