@@ -143,10 +143,10 @@ def measure(h: int, X, D, goal, repeats: int, seed: int) -> dict:
     if N <= TO_GOAL_MAX:
         r = lm.train(net, X, D, "lm", w0=w0, goal=goal, max_iter=LM_CAP)
         row["LM iterations to goal"] = r.iterations if r.reached_goal else math.nan
-        row["lm_goal_s"] = r.elapsed if r.success else math.nan
+        row["lm_goal_s"] = r.elapsed if r.reached_goal else math.nan
         r = lm.train(net, X, D, "ebp", w0=w0, goal=goal, alpha=alpha, max_iter=EBP_CAP)
         row["EBP iterations to goal"] = r.iterations if r.reached_goal else math.nan
-        row["ebp_goal_s"] = r.elapsed if r.success else math.nan
+        row["ebp_goal_s"] = r.elapsed if r.reached_goal else math.nan
     return row
 
 

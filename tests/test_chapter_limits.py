@@ -72,9 +72,9 @@ def test_inversion_iterations_are_those_of_a_plain_run():
     assert lam == pytest.approx(np.linalg.eigvalsh(J.T @ J)[-1], rel=1e-6)
     row = module.measure(8, X, D, goal, 1, 0)
     r = lm.train(net, X, D, "lm", w0=w0, goal=goal, max_iter=module.LM_CAP)
-    assert r.success and row["LM iterations to goal"] == r.iterations
+    assert r.reached_goal and row["LM iterations to goal"] == r.iterations
     r = lm.train(net, X, D, "ebp", w0=w0, goal=goal, alpha=module.EBP_STEP / lam, max_iter=module.EBP_CAP)
-    assert r.success and row["EBP iterations to goal"] == r.iterations
+    assert r.reached_goal and row["EBP iterations to goal"] == r.iterations
 
 
 def test_inversion_fit_and_crossover_on_synthetic_data():
@@ -180,4 +180,4 @@ def test_topology_quick_run(tmp_path, common):
     X, D = lm.datasets.parity(5)
     s = lm.experiments.run_trials(module.build("FCC", 5, 3, 0.5), X, D, "lm", trials=module.QUICK["trials"], seed=0,
                                   goal=32 / 200, mu=module.MU0, max_iter=module.CAP, history=0, progress=False)
-    assert float(r5["success"]) == s.success_rate
+    assert float(r5["success"]) == s.goal_rate

@@ -176,8 +176,8 @@ def test_study_outcomes_read_from_histories_match_separate_runs(study, algorithm
     success, iterations = module.outcome(long_run, loose_goal, cap)
     direct = run_trials(net, X, D, algorithm, w0=W0, goal=loose_goal, max_iter=cap, history=0,
                         progress=False, **options)
-    np.testing.assert_array_equal(success, direct.success)
-    np.testing.assert_array_equal(iterations[success], direct.iterations[direct.success])
+    np.testing.assert_array_equal(success, direct.reached_goal)
+    np.testing.assert_array_equal(iterations[success], direct.iterations[direct.reached_goal])
     assert 0 < success.sum(), "the check needs some successes"
     with pytest.raises(ValueError):
         module.outcome(long_run, tight_goal / 2)

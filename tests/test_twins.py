@@ -842,7 +842,8 @@ def test_run_trials_plain_equals_default(family, key, exact):
     """``run_trials(kernels="plain")`` against the default (compiled trials, EBP lanes, threads), 20 trials.
 
     Per trial: stop reason, iterations, weights to 1e-10, E and its history to
-    1e-10 — bit for bit for the unipolar networks (no tanh).
+    1e-10 — bit for bit for the unipolar networks (no tanh) — and on both, the
+    history NaN after each trial's end (as ``TrialSummary`` documents).
     """
     n, kind = int(family[6]), family.split("-")[1]
     if family.endswith("unipolar"):
@@ -860,6 +861,11 @@ def test_run_trials_plain_equals_default(family, key, exact):
     np.testing.assert_array_equal(plain.stop_reason, fast.stop_reason)
     np.testing.assert_array_equal(plain.iterations, fast.iterations)
     assert np.any(fast.iterations > 0)
+    for name, r in (("plain", plain), ("fast", fast)):  # TrialSummary: "(trials, L), NaN after a trial ended"
+        k = r.iterations
+        after = [int(np.sum(~np.isnan(r.error_history[t, k[t]:]))) for t in range(20)]
+        assert sum(after) == 0, f"{name}: error_history not NaN after the trials' ends {after}"
+        assert all(np.isfinite(r.error_history[t, :k[t]]).all() for t in range(20))
     if exact:
         for name in ("weights", "error", "initial_error", "error_history"):
             np.testing.assert_array_equal(getattr(plain, name), getattr(fast, name), err_msg=name)
