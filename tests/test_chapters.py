@@ -29,6 +29,7 @@ from lmtrain import plotting  # noqa: E402
 from lmtrain.cli.reproduce import ORDER, chapters_dir, discover, load  # noqa: E402
 
 CHAPTERS = chapters_dir()
+FIGURES = CHAPTERS.parent / "figures"
 FOUND = dict(discover(CHAPTERS))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -89,7 +90,7 @@ def test_script_runs_quick_and_writes_valid_files(name, tmp_path, common, capsys
             check_table(p, common)
         elif p.suffix == ".csv":
             check_csv(p)
-    assert not any((CHAPTERS / "figures").glob("*.tmp"))
+    assert not any(FIGURES.glob("*.tmp"))
 
 
 # ------------------------------------------------------------------- the scripts
@@ -190,9 +191,9 @@ def test_common_tables_round_trip(tmp_path, common):
         common.write_table([{"name": 1}], ["name", "x"], "v", tmp_path)
 
 
-def test_common_defaults_point_beside_the_scripts(common, tmp_path):
+def test_common_defaults_point_to_figures_beside_chapters(common, tmp_path):
     args = common.parse_args([], "Doc.")
-    assert args.out == CHAPTERS / "figures" and not args.quick and args.seed == 0
+    assert args.out == FIGURES == common.FIGURES and not args.quick and args.seed == 0
     args = common.parse_args(["--quick", "--out", str(tmp_path / "x"), "--seed", "4"], None)
     assert args.quick and args.seed == 4 and args.out.is_dir()
     fig, ax = plt.subplots()
