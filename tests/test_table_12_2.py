@@ -101,7 +101,6 @@ def test_table_12_2_files_have_the_four_rows_and_the_book_beside_ours(fig_12_8):
         s = num(r["success, lmtrain"])
         assert 0.0 <= s <= 1.0 and s * 10 == round(s * 10), "10 quick trials give a rate in tenths"
         assert (s > 0) == math.isfinite(num(r["iterations, lmtrain"]))
-        assert num(r["ms per trial, lmtrain"]) >= 0.0
         stops = dict(item.rsplit(" ", 1) for item in r["stops, lmtrain"].split(", "))
         assert sum(int(v) for v in stops.values()) == 10
         assert int(stops.get("GOAL", 0)) == round(10 * s)
