@@ -285,3 +285,73 @@ def test_error_curves_accept_results_histories_and_arrays():
     with pytest.raises(ValueError):
         plotting.plot_error_curves(r, ax, goal=0.0)
     plt.close(fig)
+
+
+# ------------------------------------------------------------ Figs. 12.2 and 12.3
+@pytest.mark.parametrize("kind, j, inputs, feeds, outputs", [
+    ("mlp", 1, [0, 1, 2], [(3, 2)], [0]),          # hidden n2 of 3-3-1 feeds n4 as its 2nd input
+    ("mlp", 3, [3, 4, 5], [], [0]),                 # the output neuron n4
+    ("fcc", 1, [0, 1, 2, 3], [(2, 5)], [0]),       # cascade n2 sees x1..x3 and n1, feeds n3 as its 5th input
+    ("dag", 0, [0], [(1, 3), (2, 1)], [0, 1]),     # linear n1 feeds n2 (o1) and n3 (o2)
+    ("dag", 2, [2], [], [1]),                       # n3 reads only n1 and is output o2
+])
+def test_neuron_links_by_hand(kind, j, inputs, feeds, outputs):
+    net = TOPOLOGIES[kind]
+    links = plotting.neuron_links(net, j)
+    assert links["node"] == net.n_inputs + j
+    assert links["inputs"] == inputs and links["feeds"] == feeds and links["outputs"] == outputs
+
+
+def test_neuron_links_validates():
+    with pytest.raises(ValueError, match="neuron index"):
+        plotting.neuron_links(lm.mlp([2, 1]), 1)
+    with pytest.raises(TypeError):
+        plotting.neuron_links(lm.mlp([2, 1]), 0.0)
+    with pytest.raises(TypeError):
+        plotting.neuron_links("net", 0)
+
+
+@pytest.mark.parametrize("kind, j", [("mlp", 1), ("mlp", 3), ("fcc", 1), ("fcc", 2), ("bmlp", 4), ("dag", 1)])
+def test_draw_neuron_labels_every_input_weight_and_what_it_feeds(kind, j):
+    net = TOPOLOGIES[kind]
+    fig, ax = plt.subplots()
+    plotting.draw_neuron(net, j, ax)
+    texts = [t.get_text() for t in ax.texts]
+    n_in = len(net.neurons[j].inputs)
+    for i in range(1, n_in + 1):
+        assert f"$y_{{j,{i}}}$" in texts and f"$w_{{j,{i}}}$" in texts
+    assert "$w_{j,0}$" in texts and "+1" in texts
+    assert {"$net_j$", "$f_j$", "$y_j$", "Σ"} <= set(texts)
+    assert any("s_j = f_j'(net_j)" in t for t in texts)
+    sources = [t for t in texts if t.startswith(("input ", "neuron n"))]
+    assert sources == [("input " if s < net.n_inputs else "neuron ") + net.node_name(s) for s in net.neurons[j].inputs]
+    links = plotting.neuron_links(net, j)
+    for k, i in links["feeds"]:
+        name = net.node_name(net.n_inputs + k)
+        assert f"{name}, as its $y_{{{name[1:]},{i}}}$" in texts
+    if links["node"] in net.outputs:
+        assert any(t.startswith(f"$o_{{{net.outputs.index(links['node']) + 1}}} = y_j$") for t in texts)
+    assert ax.get_title().startswith(f"neuron j = {net.node_name(links['node'])}")
+    plt.close(fig)
+
+
+def test_draw_neuron_elides_the_middle_of_a_long_input_list():
+    net = lm.fcc(9, 2)
+    fig, ax = plt.subplots()
+    plotting.draw_neuron(net, 1, ax, max_inputs=6)  # 10 inputs: the first 4, "⋮", the last 2
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if t.startswith("$w_{j,")] == [f"$w_{{j,{i}}}$" for i in (1, 2, 3, 4, 9, 10, 0)]
+    assert "⋮" in texts and "5 more" in texts
+    with pytest.raises(ValueError):
+        plotting.draw_neuron(net, 1, ax, max_inputs=2)
+    plt.close(fig)
+
+
+def test_fig_12_3_lists_every_equation_of_steps_a_to_h_once(tmp_path):
+    module = _script("fig_12_3")
+    numbers = [n for _, _, eqs in module.STEPS.values() for _, n in eqs]
+    assert numbers == [f"12.{k}" for k in range(37, 53)]
+    assert "".join(module.STEPS) == "abcdefgh" and module.FORWARD + module.BACKWARD == "abcdefgh"
+    # steps act where the chapter says: a, h on layer 1; b, f on layer 2; c, d on the outputs; e, g between
+    where = {k: v[0] for k, v in module.STEPS.items()}
+    assert where == {"a": 1, "b": 2, "c": 3, "d": 3, "e": 2.5, "f": 2, "g": 1.5, "h": 1}
