@@ -40,6 +40,13 @@ def _script(name):
     return load(FOUND[name])
 
 
+def _common_module():
+    load(FOUND["table_12_1"])  # puts chapters/ on sys.path
+    import _common
+
+    return _common
+
+
 @pytest.fixture(scope="module")
 def common():
     load(FOUND["table_12_1"])  # puts chapters/ on sys.path
@@ -86,6 +93,7 @@ def test_script_runs_quick_and_writes_valid_files(name, tmp_path, common, capsys
         assert p.stat().st_size > 0, f"{p.name} is empty"
         if p.suffix == ".png":
             check_png(p)
+            assert common.png_text(p).get("Description") == common.QUICK_NOTE, f"{p.name} hides its quick mode"
         elif p.suffix == ".md":
             check_table(p, common)
         elif p.suffix == ".csv":
@@ -171,6 +179,7 @@ def test_fig_12_7_draws_the_3_3_1_network(tmp_path):
     assert module.main(["--out", str(tmp_path)]) == 0
     check_png(tmp_path / "fig_12_7.png")
     check_png(tmp_path / "fig_12_7_topologies.png", min_width=800)
+    assert "Description" not in _common_module().png_text(tmp_path / "fig_12_7.png")  # a full run is not marked
 
 
 # ------------------------------------------------------------------- _common
@@ -355,3 +364,63 @@ def test_fig_12_3_lists_every_equation_of_steps_a_to_h_once(tmp_path):
     # steps act where the chapter says: a, h on layer 1; b, f on layer 2; c, d on the outputs; e, g between
     where = {k: v[0] for k, v in module.STEPS.items()}
     assert where == {"a": 1, "b": 2, "c": 3, "d": 3, "e": 2.5, "f": 2, "g": 1.5, "h": 1}
+
+
+# ------------------------------------------------------ quick runs stay out of figures/
+def test_quick_figure_says_so_in_its_title_and_metadata(common, tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    fig.suptitle("my title")
+    common.mark_quick(fig)
+    assert fig.get_suptitle() == f"{common.QUICK_NOTE}\nmy title"
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    path = common.save_figure(fig, "q", tmp_path, quick=True)
+    assert common.png_text(path) == {"Description": common.QUICK_NOTE}
+    fig, ax = plt.subplots()
+    path = common.save_figure(fig, "full", tmp_path, quick=False)
+    assert common.png_text(path) == {}
+
+
+def test_a_quick_script_without_out_writes_to_a_temporary_folder_and_says_where(common, capsys):
+    from conftest import FIGURES as GUARDED, tree_digest
+
+    assert GUARDED == FIGURES
+    before = tree_digest(FIGURES)
+    module = _script("fig_12_6")
+    assert module.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("quick run: writing to "))
+    folder = Path(line.split("writing to ", 1)[1].split(" (", 1)[0])
+    assert folder.is_dir() and folder != FIGURES and FIGURES not in folder.parents
+    assert (folder / "fig_12_6.png").is_file()
+    assert common.png_text(folder / "fig_12_6.png")["Description"] == common.QUICK_NOTE
+    assert tree_digest(FIGURES) == before
+
+
+def test_reproduce_quick_without_out_leaves_figures_byte_for_byte(capsys):
+    from conftest import tree_digest
+
+    from lmtrain.cli import main as cli_main
+
+    before = tree_digest(FIGURES)
+    assert before, "figures/ should hold the committed outputs"
+    names = ["table_12_1", "fig_12_2", "fig_12_3", "fig_12_6", "fig_12_8"]
+    assert cli_main(["reproduce", "--quick", "--only", *[n for n in names if n in FOUND]]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    folder = Path(first.split("writing to ", 1)[1])
+    assert folder.is_dir() and folder.resolve() != FIGURES.resolve()
+    written = [Path(ln.split("wrote ", 1)[1]) for ln in out.splitlines() if "wrote " in ln]
+    assert written and all(p.parent.resolve() == folder.resolve() for p in written)
+    assert tree_digest(FIGURES) == before
+
+
+def test_figures_holds_full_runs_only(common):
+    """figures/ holds figures and tables, none of them from a quick run, and nothing else."""
+    files = sorted(FIGURES.iterdir())
+    assert files
+    for p in files:
+        assert p.is_file() and p.suffix in (".png", ".md", ".csv"), f"figures/{p.name} is not an output"
+        if p.suffix == ".png":
+            assert "Description" not in common.png_text(p), f"figures/{p.name} comes from a quick run"
