@@ -238,3 +238,35 @@ def read_markdown_table(path) -> tuple[list[str], list[list[str]]]:
         return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", body)]
 
     return split(lines[0]), [split(ln) for ln in lines[2:]]
+
+
+def source_line(module: str, function: str, fragment: str | None = None) -> tuple[str, int, str]:
+    """Where ``fragment`` sits in the source of ``module.function``: ``(file, line, text)``.
+
+    ``file`` is relative to the source tree's root (e.g. ``"lmtrain/engine.py"``),
+    ``line`` is 1-based and ``text`` is that line, stripped. Without a fragment
+    the line of the function's ``def`` is returned. Compiled functions are read
+    through their Python source (``py_func``). Raises ``LookupError`` unless
+    the fragment occurs on exactly one line of the function, so a figure that
+    points into the code can never point at a wrong line silently.
+    """
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    obj = mod
+    for part in function.split("."):
+        obj = getattr(obj, part)
+    obj = getattr(obj, "py_func", obj)
+    lines, start = inspect.getsourcelines(obj)
+    path = Path(inspect.getsourcefile(obj)).resolve()
+    root = Path(__file__).resolve().parent.parent
+    shown = path.relative_to(root).as_posix() if root in path.parents else path.name
+    if fragment is None:
+        k = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith(("def ", "class ")))
+        return shown, start + k, lines[k].strip()
+    hits = [i for i, ln in enumerate(lines) if fragment in ln]
+    if len(hits) != 1:
+        raise LookupError(f"{fragment!r} occurs on {len(hits)} lines of {module}.{function} ({shown}), "
+                          "expected exactly one")
+    return shown, start + hits[0], lines[hits[0]].strip()

@@ -424,3 +424,70 @@ def test_figures_holds_full_runs_only(common):
         assert p.is_file() and p.suffix in (".png", ".md", ".csv"), f"figures/{p.name} is not an output"
         if p.suffix == ".png":
             assert "Description" not in common.png_text(p), f"figures/{p.name} comes from a quick run"
+
+
+# ------------------------------------------------------------ Figs. 12.4 and 12.5
+#: the chapter's Fig. 12.4, line by line, without indentation
+CHAPTER_LISTING = [
+    "for all patterns", "% Forward computation", "for all layers", "for all neurons in the layer",
+    "calculate net; % Equation (12.28)", "calculate output; % Equation (12.27)",
+    "calculate slope; % Equation (12.30)", "end;", "end;", "% Backward computation", "initial delta as slope;",
+    "for all outputs", "calculate error;", "for all layers", "for all neurons in the previous layer",
+    "for all neurons in the current layer", "multiply delta through weights",
+    "sum the backpropagated delta at proper nodes", "end;", "multiply delta by slope;", "end;", "end;", "end;",
+    "end;",
+]
+
+
+def test_fig_12_4_lists_the_chapter_pseudo_code_in_order():
+    module = _script("fig_12_4")
+    lines = [" ".join(p.split()) for p, *_ in module.LISTING]
+    assert lines[:len(CHAPTER_LISTING)] == CHAPTER_LISTING
+    assert all(m is not None for p, m, f, _ in module.LISTING if p.strip() != "end;")  # every statement is tied
+    assert all(m is None and f is None for p, m, f, _ in module.LISTING if p.strip() == "end;")
+
+
+def test_fig_12_4_every_fragment_resolves_to_exactly_one_line(common):
+    module = _script("fig_12_4")
+    root = CHAPTERS.parent
+    for pseudo, mod, func, fragment in module.LISTING:
+        if mod is None:
+            continue
+        path, line, text = common.source_line(mod, func, fragment)
+        source = (root / path).read_text(encoding="utf-8").splitlines()
+        assert source[line - 1].strip() == text, (pseudo, path, line)
+        if fragment is not None:
+            assert fragment in text
+            import importlib
+            import inspect
+
+            obj = getattr(importlib.import_module(mod), func)
+            body, start = inspect.getsourcelines(getattr(obj, "py_func", obj))
+            assert sum(fragment in ln for ln in body) == 1, (pseudo, fragment)
+            assert start <= line < start + len(body)
+        else:
+            assert text.startswith("def " + func.split(".")[-1] + "("), (pseudo, text)
+    rows = module.resolve()
+    assert [r["pseudo"] for r in rows] == [p for p, *_ in module.LISTING]
+
+
+def test_fig_12_5_every_box_resolves_to_exactly_one_line(common):
+    module = _script("fig_12_5")
+    assert set(module.BOXES) == {"start", "error_k", "jacobian", "update", "error_k1", "compare", "worse",
+                                 "count", "tries", "forced", "better", "goal"}
+    root = CHAPTERS.parent
+    for key, (_, mod, func, fragment) in module.BOXES.items():
+        path, line, text = common.source_line(mod, func, fragment)
+        assert (root / path).read_text(encoding="utf-8").splitlines()[line - 1].strip() == text, key
+        assert fragment is None or fragment in text
+    labels = module.resolve()
+    assert all(line.split(":")[-1].isdigit() for _, _, line in labels.values())
+
+
+def test_source_line_refuses_missing_and_ambiguous_fragments(common):
+    with pytest.raises(LookupError, match="occurs on 0 lines"):
+        common.source_line("lmtrain.engine", "forward", "no such text in forward")
+    with pytest.raises(LookupError, match="occurs on 2 lines"):
+        common.source_line("lmtrain.engine", "activate", "row[p] = y")
+    path, line, text = common.source_line("lmtrain.algorithms.lm", "decide")
+    assert path == "lmtrain/algorithms/lm.py" and text.startswith("def decide(")
