@@ -223,7 +223,8 @@ def write_table(rows: Sequence, columns: Sequence[str], name: str, out=None,
         writer = csv.writer(fh)
         writer.writerow(columns)
         for row in table:
-            writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+            # repr of a plain float: every digit, and no "np.float64(...)" wrapper from NumPy scalars
+            writer.writerow(["" if v is None else repr(float(v)) if isinstance(v, float) else v for v in row])
     return md_path, csv_path
 
 

@@ -192,6 +192,8 @@ def test_common_tables_round_trip(tmp_path, common):
     with open(csv_path, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table[1] == ["a|b", "1.23456", "3"]
+    common.write_table([["np", np.float64(0.1), np.int64(2)]], ["name", "x", "n"], "w", tmp_path)
+    assert (tmp_path / "w.csv").read_text(encoding="utf-8").splitlines()[1] == "np,0.1,2"  # NumPy scalars as numbers
     assert float(table[2][1]) != float(table[2][1])  # NaN kept in the CSV
     common.write_table([["z", 0.5, 1]], ["name", "x", "n"], "u", tmp_path)
     with pytest.raises(ValueError, match="rows\\[0\\]"):
