@@ -228,7 +228,8 @@ def test_reproduce_unknown_script_is_one_line_and_exit_2(capsys):
 def test_reproduce_list_names_the_scripts_in_order(capsys):
     assert cli_main(["reproduce", "--list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names[:4] == ["table_12_1", "fig_12_1", "fig_12_6", "fig_12_7"]
+    assert names[:8] == ["table_12_1", "fig_12_1", "fig_12_2", "fig_12_3", "fig_12_4", "fig_12_5", "fig_12_6",
+                         "fig_12_7"]
 
 
 def test_reproduce_missing_chapters_folder(tmp_path, capsys):
