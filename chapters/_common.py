@@ -55,7 +55,7 @@ DPI = 150
 FIGURES = Path(__file__).resolve().parent.parent / "figures"
 
 #: what a figure made by a ``--quick`` run says of itself, in its title and PNG metadata
-QUICK_NOTE = "QUICK RUN (--quick): fewer trials, not the committed figure"
+QUICK_NOTE = "QUICK RUN (--quick): a small test run, not the committed figure"
 
 
 def figures_dir(out=None) -> Path:
