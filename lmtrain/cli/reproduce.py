@@ -206,7 +206,9 @@ def _run_scripts(args, folder, scripts, out, argv) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="regenerate the chapter's figures and tables (chapters/ scripts)",
-                       description="Run the chapter scripts in chapters/ and report the files they write.")
+                       description="Run the chapter scripts in chapters/ and report, for each, the files it wrote and "
+                                   "what it printed (this run's times, for instance). Full runs write to figures/ "
+                                   "beside chapters/, the committed outputs; --quick runs never do.")
     p.add_argument("--quick", action="store_true",
                    help="small, fast runs, as the tests use; without --out they write to a new temporary folder")
     p.add_argument("--only", metavar="NAME", nargs="+",
