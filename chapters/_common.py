@@ -10,15 +10,26 @@ chapter. It imports this module as ``import _common`` (the folder is on
     def main(argv=None) -> int:
         args = _common.parse_args(argv, __doc__)       # --quick, --out DIR, --seed N
         fig = ...                                      # build a matplotlib Figure
-        path = _common.save_figure(fig, "fig_12_1", args.out)
+        path = _common.save_figure(fig, "fig_12_1", args.out)   # marked when args.quick
         md, csv = _common.write_table(rows, columns, "table_12_1", args.out)
         return 0
 
-Output goes to ``chapters/figures/`` (found from this file's location, never
-from the working directory) unless ``--out`` names another folder, which the
-tests use so that they never overwrite the committed figures. Importing this
-module selects matplotlib's non-interactive Agg backend: scripts never open
-windows.
+A full run writes to ``figures/`` at the top of the source tree, beside
+``chapters/`` (found from this file's location, never from the working
+directory): that folder holds the committed outputs of full runs and nothing
+else. ``--out`` names another folder. A ``--quick`` run without ``--out``
+writes to a new temporary folder and says where, so a small run can never
+replace a committed figure; a figure saved in quick mode says so in its title
+(and in the PNG's ``Description`` text), so it cannot pass for a full one.
+
+What a script prints is its report: ``lmtrain reproduce`` shows it under the
+script's name. Numbers that change from run to run, such as times, belong in
+the report and never in a table written to ``figures/``, so that a full run
+on a clean checkout leaves ``git status`` clean (PNG bytes aside, where
+matplotlib versions differ).
+
+Importing this module selects matplotlib's non-interactive Agg backend:
+scripts never open windows.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ import argparse
 import csv
 import math
 import re
+import tempfile
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -39,6 +51,12 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 #: resolution of saved figures; 7 in wide figures come out about 1050 px wide
 DPI = 150
 
+#: the committed full-run outputs: ``figures/`` beside ``chapters/``
+FIGURES = Path(__file__).resolve().parent.parent / "figures"
+
+#: what a figure made by a ``--quick`` run says of itself, in its title and PNG metadata
+QUICK_NOTE = "QUICK RUN (--quick): a small test run, not the committed figure"
+
 
 def figures_dir(out=None) -> Path:
     """Folder the scripts write to, created if missing.
@@ -46,11 +64,21 @@ def figures_dir(out=None) -> Path:
     Parameters
     ----------
     out : str or Path, optional
-        Another folder (``--out``). Default: ``figures/`` beside this file.
+        Another folder (``--out``). Default: :data:`FIGURES`, ``figures/``
+        beside the ``chapters/`` folder.
     """
-    path = Path(out) if out is not None else Path(__file__).resolve().parent / "figures"
+    path = Path(out) if out is not None else FIGURES
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: the mode of the run in progress, set by :func:`parse_args` (one script runs at a time)
+_RUN = {"quick": False}
+
+
+def quick_folder() -> Path:
+    """A new temporary folder for a ``--quick`` run that was given no ``--out``."""
+    return Path(tempfile.mkdtemp(prefix="lmtrain-quick-"))
 
 
 def parse_args(argv: Sequence[str] | None, description: str | None,
@@ -58,8 +86,10 @@ def parse_args(argv: Sequence[str] | None, description: str | None,
     """Parse a chapter script's command line.
 
     Every script accepts ``--quick`` (a small, fast run used by the test suite),
-    ``--out DIR`` (where to write; default :func:`figures_dir`) and ``--seed N``
-    (default 0). ``add_arguments(parser)`` may add script-specific options.
+    ``--out DIR`` (where to write) and ``--seed N`` (default 0).
+    ``add_arguments(parser)`` may add script-specific options. Without
+    ``--out`` a full run writes to :data:`FIGURES` and a quick run to a new
+    temporary folder, whose name it prints.
 
     Returns
     -------
@@ -68,25 +98,72 @@ def parse_args(argv: Sequence[str] | None, description: str | None,
     """
     first = (description or "").strip().splitlines()
     parser = argparse.ArgumentParser(description=first[0] if first else None)
-    parser.add_argument("--quick", action="store_true", help="small, fast run (used by the tests)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: chapters/figures)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small, fast run, as the tests use; without --out it writes to a new temporary folder")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: figures/ beside chapters/ for a full run)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(None if argv is None else list(argv))
+    _RUN["quick"] = bool(args.quick)
+    if args.quick and args.out is None:
+        args.out = quick_folder()
+        print(f"quick run: writing to {args.out} (figures/ holds the full runs and is left alone)")
     args.out = figures_dir(args.out)
     return args
 
 
-def save_figure(fig, name: str, out=None) -> Path:
-    """Save ``fig`` as ``<out>/<name>.png`` and close it; return the path."""
+def mark_quick(fig) -> None:
+    """Put :data:`QUICK_NOTE` at the top of ``fig``, in red, above its own title if it has one."""
+    old = fig.get_suptitle()
+    size = fig._suptitle.get_fontsize() if old else 11  # keep the size the script chose
+    fig.suptitle(f"{QUICK_NOTE}\n{old}" if old else QUICK_NOTE, fontsize=size, color="#b00020")
+
+
+def save_figure(fig, name: str, out=None, *, quick: bool | None = None) -> Path:
+    """Save ``fig`` as ``<out>/<name>.png`` and close it; return the path.
+
+    In a quick run (``quick=None``: the mode :func:`parse_args` last parsed)
+    the figure is first marked by :func:`mark_quick`, and the PNG's
+    ``Description`` text says the same, for programs to check.
+    """
+    if quick is None:
+        quick = _RUN["quick"]
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
         raise ValueError(f"name must be a plain file stem, got {name!r}")
     path = figures_dir(out) / f"{name}.png"
-    # fixed metadata so re-running a script does not change the file's bytes needlessly
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    metadata = {"Software": None}  # fixed, so re-running a script does not change the bytes needlessly
+    if quick:
+        mark_quick(fig)
+        metadata["Description"] = QUICK_NOTE
+    fig.savefig(path, dpi=DPI, metadata=metadata)
     plt.close(fig)
     return path
+
+
+def png_text(path) -> dict:
+    """The ``tEXt`` entries of a PNG file (e.g. ``{"Description": ...}``), read without extra libraries."""
+    import struct
+    import zlib
+
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG file")
+    found, pos = {}, 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            found[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    return found
 
 
 def _cell(value, fmt: str | None) -> str:
@@ -146,7 +223,8 @@ def write_table(rows: Sequence, columns: Sequence[str], name: str, out=None,
         writer = csv.writer(fh)
         writer.writerow(columns)
         for row in table:
-            writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+            # repr of a plain float: every digit, and no "np.float64(...)" wrapper from NumPy scalars
+            writer.writerow(["" if v is None else repr(float(v)) if isinstance(v, float) else v for v in row])
     return md_path, csv_path
 
 
@@ -161,3 +239,35 @@ def read_markdown_table(path) -> tuple[list[str], list[list[str]]]:
         return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", body)]
 
     return split(lines[0]), [split(ln) for ln in lines[2:]]
+
+
+def source_line(module: str, function: str, fragment: str | None = None) -> tuple[str, int, str]:
+    """Where ``fragment`` sits in the source of ``module.function``: ``(file, line, text)``.
+
+    ``file`` is relative to the source tree's root (e.g. ``"lmtrain/engine.py"``),
+    ``line`` is 1-based and ``text`` is that line, stripped. Without a fragment
+    the line of the function's ``def`` is returned. Compiled functions are read
+    through their Python source (``py_func``). Raises ``LookupError`` unless
+    the fragment occurs on exactly one line of the function, so a figure that
+    points into the code can never point at a wrong line silently.
+    """
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    obj = mod
+    for part in function.split("."):
+        obj = getattr(obj, part)
+    obj = getattr(obj, "py_func", obj)
+    lines, start = inspect.getsourcelines(obj)
+    path = Path(inspect.getsourcefile(obj)).resolve()
+    root = Path(__file__).resolve().parent.parent
+    shown = path.relative_to(root).as_posix() if root in path.parents else path.name
+    if fragment is None:
+        k = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith(("def ", "class ")))
+        return shown, start + k, lines[k].strip()
+    hits = [i for i, ln in enumerate(lines) if fragment in ln]
+    if len(hits) != 1:
+        raise LookupError(f"{fragment!r} occurs on {len(hits)} lines of {module}.{function} ({shown}), "
+                          "expected exactly one")
+    return shown, start + hits[0], lines[hits[0]].strip()

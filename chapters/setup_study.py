@@ -65,16 +65,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import lmtrain as lm
-from lmtrain.experiments import run_trials, trial_weights
+from lmtrain.experiments import TABLE_12_2, run_trials, trial_weights
 
 #: Table 12.2 as recalled from the book (not checked against a printed copy):
-#: success rate, mean iterations, mean time in ms
-BOOK = {
-    "EBP α=1": (1.00, 1646.52, 320.6),
-    "EBP α=100": (0.79, 171.48, 36.5),
-    "Gauss–Newton": (0.03, 4.33, 1.2),
-    "LM": (1.00, 6.18, 1.6),
-}
+#: success rate, mean iterations, mean time in ms; kept with the package's set-up
+BOOK = TABLE_12_2.book_values()
 ROWS = list(BOOK)
 #: the α values of the two EBP rows
 EBP_ALPHA = {"EBP α=1": 1.0, "EBP α=100": 100.0}
@@ -132,6 +127,34 @@ def build(topology: str, neurons: str):
     net = TOPOLOGIES[topology][1](act, gain)
     X, D = lm.datasets.parity(3, encoding)
     return net, X, D
+
+
+def keys_of(setup) -> dict:
+    """A :class:`lmtrain.experiments.Setup` of parity-3 named in this study's terms.
+
+    Returns ``dict(topology, neurons, goal, alpha_scale, mu0, ebp_cap)`` with
+    keys of :data:`TOPOLOGIES`, :data:`NEURONS`, :data:`GOALS` and
+    :data:`ALPHA_SCALES`; ValueError when the set-up is not one of the
+    readings studied here.
+    """
+    algos = setup.algorithms()
+    ebp = [opts for algo, opts in algos.values() if algo == "ebp"]
+    lm_opts = [opts for algo, opts in algos.values() if algo == "lm"]
+    factors = {opts["alpha"] / alpha for opts, alpha in zip(ebp, EBP_ALPHA.values())}
+    caps = {opts["max_iter"] for opts in ebp}
+    found = dict(
+        topology=[k for k in TOPOLOGIES for n in NEURONS if build(k, n)[0] == setup.network()],
+        neurons=[k for k, (_, act, gain, enc) in NEURONS.items()
+                 if (act, gain, enc) == (setup.activation, setup.gain, setup.encoding)],
+        goal=[k for k, (_, g) in GOALS.items() if g == setup.goal],
+        alpha_scale=[k for k, (_, c) in ALPHA_SCALES.items() if len(factors) == 1 and math.isclose(c, *factors)],
+        mu0=[m for m in MU0 if len(lm_opts) == 1 and lm_opts[0].get("mu") == m],
+        ebp_cap=[c for c in EBP_CAPS if caps == {c}],
+    )
+    missing = [k for k, v in found.items() if not v]
+    if setup.parity != 3 or len(ebp) != 2 or missing:
+        raise ValueError(f"set-up {setup.name!r} is not a reading of this study (no match for {missing})")
+    return {k: v[0] for k, v in found.items()}
 
 
 def outcome(summary, goal: float, cap: int | None = None):

@@ -9,7 +9,11 @@ so any trial can be replayed alone with :func:`trial_weights` and
   weights, as in Table 12.2;
 * :func:`summary_table` — rows (the fraction of trials that reached the goal,
   their mean iterations, the mean time per trial, stop reasons) for Markdown
-  or CSV.
+  or CSV;
+* :data:`TABLE_12_2` and :func:`table_12_2` — the set-up that reproduces the
+  chapter's Table 12.2 (network, data, error goal and the four rows' rules and
+  options), found by ``chapters/setup_study.py``; :data:`SETUPS` names it for
+  the command line (``lmtrain compare --setup table-12-2``, ``lmtrain demo``).
 
 Table 12.2 counts a trial as a success when it **reached the goal**
 (``TrialSummary.reached_goal``, ``goal_rate``); ``success`` and
@@ -35,6 +39,7 @@ from ._validation import as_inputs, as_targets, check_number
 from .algorithms import get_algorithm
 from .network import Network
 from .result import StopReason, TrainingInterrupted
+from .setups import SETUPS, TABLE_12_2, Setup  # noqa: F401 (named here too: the experiments run them)
 
 
 def trial_weights(net: Network, trials: int, seed=0) -> np.ndarray:
@@ -406,3 +411,42 @@ def warm_up() -> None:
 
     X, D = parity(3)
     run_trials(mlp([3, 3, 1]), X, D, "ebp", trials=16, max_iter=2, parallel=False, progress=False)
+
+
+def run_setup(setup: Setup, trials: int | None = None, seed=None, *, history: int = 0,
+              parallel: bool = False, progress: bool = False, **max_iter) -> dict:
+    """Run every row of ``setup`` from the same seeded weights: ``{label: TrialSummary}``.
+
+    Parameters
+    ----------
+    setup : Setup
+        E.g. :data:`TABLE_12_2`.
+    trials, seed
+        Default: the set-up's own (100 trials, seed 0 for Table 12.2).
+    history, progress
+        As for :func:`run_trials`.
+    parallel : bool
+        Default False: trials run one after another, so that each trial's
+        time is not shared with another trial on the same core.
+    **max_iter
+        Lower caps per algorithm, e.g. ``ebp=1000`` (see :meth:`Setup.algorithms`).
+    """
+    if not isinstance(setup, Setup):
+        raise TypeError(f"setup must be a lmtrain.setups.Setup, got {type(setup).__name__}")
+    net = setup.network()
+    X, D = setup.data()
+    return compare(net, X, D, setup.algorithms(**max_iter), trials=setup.trials if trials is None else trials,
+                   seed=setup.seed if seed is None else seed, history=history, parallel=parallel,
+                   progress=progress, goal=setup.goal)
+
+
+def table_12_2(trials: int = 100, seed=0, **kwargs) -> dict:
+    """Table 12.2 as lmtrain reproduces it: :func:`run_setup` of :data:`TABLE_12_2`.
+
+    >>> rows = table_12_2(trials=100, seed=0)            # doctest: +SKIP
+    >>> {k: (s.goal_rate, s.mean_iterations) for k, s in rows.items()}   # doctest: +SKIP
+
+    Keyword arguments go to :func:`run_setup` (``history``, ``parallel``,
+    ``progress``, caps such as ``ebp=1000``).
+    """
+    return run_setup(TABLE_12_2, trials, seed, **kwargs)

@@ -1,4 +1,6 @@
-"""Shared test set-up: hypothesis profiles and the end-of-session error summary.
+"""Shared test set-up: hypothesis profiles, the end-of-session error summary, and a
+guard that the committed ``figures/`` come out of the session byte for byte as
+they went in (every test writes to a temporary folder).
 
 Profiles (``deadline=None`` everywhere: the first call of a kernel compiles it):
 
@@ -11,11 +13,35 @@ Choose one with ``LMTRAIN_HYPOTHESIS_PROFILE=intense pytest``.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 import reference
+
+#: the committed outputs of the chapter scripts' full runs
+FIGURES = Path(__file__).resolve().parent.parent / "figures"
+
+
+def tree_digest(folder: Path) -> dict:
+    """``{relative path: sha256}`` of every file below ``folder`` (empty when it does not exist)."""
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def figures_untouched():
+    """Fail the session if any test added, removed or changed a file in ``figures/``."""
+    before = tree_digest(FIGURES)
+    yield
+    after = tree_digest(FIGURES)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test suite changed the committed figures/: {changed}"
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=10, **_COMMON)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections import Counter
 
@@ -227,7 +228,8 @@ def test_reproduce_unknown_script_is_one_line_and_exit_2(capsys):
 def test_reproduce_list_names_the_scripts_in_order(capsys):
     assert cli_main(["reproduce", "--list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert names[:4] == ["table_12_1", "fig_12_1", "fig_12_6", "fig_12_7"]
+    assert names[:8] == ["table_12_1", "fig_12_1", "fig_12_2", "fig_12_3", "fig_12_4", "fig_12_5", "fig_12_6",
+                         "fig_12_7"]
 
 
 def test_reproduce_missing_chapters_folder(tmp_path, capsys):
@@ -236,7 +238,7 @@ def test_reproduce_missing_chapters_folder(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "nowhere" in err
 
 
-def test_reproduce_runs_reports_and_prints_table_12_2(tmp_path, capsys):
+def test_reproduce_runs_reports_what_each_script_printed(tmp_path, capsys):
     chapters = tmp_path / "chapters"
     chapters.mkdir()
     (chapters / "_helper.py").write_text("raise RuntimeError('helpers are not scripts')\n")
@@ -247,9 +249,12 @@ def test_reproduce_runs_reports_and_prints_table_12_2(tmp_path, capsys):
         "    p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true')\n"
         "    p.add_argument('--out'); p.add_argument('--seed', type=int, default=0)\n"
         "    a = p.parse_args(argv)\n"
-        "    pathlib.Path(a.out, 'table_12_2.md').write_text('| a |\\n|---|\\n| quick=%s |\\n' % a.quick)\n"
+        "    path = pathlib.Path(a.out, 'table_12_2.md')\n"
+        "    path.write_text('| a |\\n|---|\\n| quick=%s |\\n' % a.quick)\n"
+        "    print(path)\n"
+        "    print('| ms | quick=%s |' % a.quick)\n"
         "    return 0\n")
-    (chapters / "broken.py").write_text('"""Fails."""\ndef main(argv=None):\n    return 3\n')
+    (chapters / "broken.py").write_text('"""Fails."""\ndef main(argv=None):\n    print("why it failed")\n    return 3\n')
     out_dir = tmp_path / "out"
     code = cli_main(["reproduce", "--chapters", str(chapters), "--out", str(out_dir), "--quick"])
     out = capsys.readouterr().out
@@ -257,9 +262,11 @@ def test_reproduce_runs_reports_and_prints_table_12_2(tmp_path, capsys):
     lines = out.splitlines()
     assert any("fig_12_8" in ln and " s  ok" in ln for ln in lines)
     assert any("broken" in ln and "FAILED (exit 3)" in ln for ln in lines)
-    assert "wrote" in out and "table_12_2.md" in out
-    assert "| quick=True |" in out  # --quick reached the script and the table is printed at the end
+    assert sum("table_12_2.md" in ln for ln in lines) == 1  # listed once as written, the printed path dropped
+    assert "      | ms | quick=True |" in lines  # --quick reached the script, its report is shown under it
+    assert "      why it failed" in lines
     assert [ln.split()[1] for ln in lines if ln.startswith("[")] == ["fig_12_8", "broken"]
+    assert "| a |" not in out  # the file's contents are not printed: only what the script printed
 
 
 def test_reproduce_only_one_real_script(tmp_path, capsys):
@@ -267,6 +274,23 @@ def test_reproduce_only_one_real_script(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "table_12_1" in out and "table_12_1.md" in out and "1 of 1 script(s) ran" in out
     assert (tmp_path / "table_12_1.csv").is_file()
+
+
+def test_reproduce_only_reports_only_what_that_script_wrote(tmp_path, capsys):
+    (tmp_path / "table_12_2.md").write_text("| algorithm |\n|---|\n| stale row from another run |\n")
+    assert cli_main(["reproduce", "--only", "fig_12_6", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "stale row" not in out and "Table 12.2" not in out
+    written = [ln.split("wrote ", 1)[1] for ln in out.splitlines() if "wrote " in ln]
+    assert [os.path.basename(w) for w in written] == ["fig_12_6.png"]
+
+
+def test_reproduce_only_takes_several_names_and_refuses_unknown_ones(tmp_path, capsys):
+    assert cli_main(["reproduce", "--only", "fig_12_6", "table_12_1", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert [ln.split()[1] for ln in out.splitlines() if ln.startswith("[")] == ["table_12_1", "fig_12_6"]
+    assert cli_main(["reproduce", "--only", "fig_12_6", "nope", "--out", str(tmp_path)]) == 2
+    assert "--only nope: no such chapter script" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------- datasets

@@ -101,7 +101,6 @@ def test_table_12_2_files_have_the_four_rows_and_the_book_beside_ours(fig_12_8):
         s = num(r["success, lmtrain"])
         assert 0.0 <= s <= 1.0 and s * 10 == round(s * 10), "10 quick trials give a rate in tenths"
         assert (s > 0) == math.isfinite(num(r["iterations, lmtrain"]))
-        assert num(r["ms per trial, lmtrain"]) >= 0.0
         stops = dict(item.rsplit(" ", 1) for item in r["stops, lmtrain"].split(", "))
         assert sum(int(v) for v in stops.values()) == 10
         assert int(stops.get("GOAL", 0)) == round(10 * s)
@@ -213,3 +212,63 @@ def test_parity_n_networks_are_the_documented_ones(parity):
     fcc = module.NETWORKS["FCC, N neurons"](4, "bipolar", 0.5)
     assert mlp == lm.mlp([4, 4, 1], gain=0.5)
     assert fcc == lm.fcc(4, 4, gain=0.5)
+
+
+# ------------------------------------------------------ the package's set-up
+def test_the_package_set_up_is_the_study_reading_named_in_fig_12_8(fig_12_8):
+    module, _ = fig_12_8
+    import setup_study as st
+
+    T = lm.experiments.TABLE_12_2
+    assert module.TABLE is T and lm.experiments.SETUPS["table-12-2"] is T
+    s = module.SETUP
+    assert s == dict(topology="mlp331", neurons="tanh0.5", goal="mse", alpha_scale="adhoc32", mu0=0.1, ebp_cap=2000)
+    net, X, D = st.build(s["topology"], s["neurons"])
+    assert T.network() == net == lm.mlp([3, 3, 1], activation="bipolar", gain=0.5)
+    X2, D2 = T.data()
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(D, D2)
+    assert T.goal == st.GOALS[s["goal"]][1] == 0.04  # MSE ≤ 0.01 with P = 8, on E = ½SSE
+    algos = T.algorithms()
+    assert list(algos) == ROWS
+    assert algos["EBP α=1"] == ("ebp", {"alpha": 1 / 32, "max_iter": 2000})
+    assert algos["EBP α=100"] == ("ebp", {"alpha": 100 / 32, "max_iter": 2000})
+    assert algos["Gauss–Newton"] == ("gauss_newton", {"max_iter": st.SECOND_ORDER_CAP})
+    assert algos["LM"] == ("lm", {"mu": 0.1, "max_iter": st.SECOND_ORDER_CAP})
+    assert T.book_values() == BOOK and st.BOOK == BOOK
+    assert T.algorithms(ebp=1000)["EBP α=100"][1]["max_iter"] == 1000
+    with pytest.raises(ValueError, match="newton"):
+        T.algorithms(newton=5)
+
+
+def test_study_refuses_a_set_up_it_did_not_try():
+    import dataclasses
+
+    import setup_study as st
+
+    other = dataclasses.replace(lm.experiments.TABLE_12_2, gain=0.7)
+    with pytest.raises(ValueError, match="neurons"):
+        st.keys_of(other)
+
+
+def test_table_12_2_helper_is_compare_from_the_same_weights():
+    T = lm.experiments.TABLE_12_2
+    got = lm.experiments.table_12_2(trials=6, seed=4, history=0)
+    net, (X, D) = T.network(), T.data()
+    W0 = trial_weights(net, 6, 4)
+    for label, (algo, opts) in T.algorithms().items():
+        direct = run_trials(net, X, D, algo, w0=W0, goal=T.goal, history=0, progress=False, **opts)
+        np.testing.assert_array_equal(got[label].initial_weights, W0)
+        np.testing.assert_array_equal(got[label].stop_reason, direct.stop_reason)
+        np.testing.assert_array_equal(got[label].iterations, direct.iterations)
+
+
+def test_table_12_2_files_hold_no_times_and_the_report_does(fig_12_8):
+    module, out = fig_12_8
+    header, _ = read_csv(out / "table_12_2.csv")
+    assert not [c for c in header if "ms" in c and c != "ms, book"]
+    assert "ms per trial, lmtrain" in module.REPORT_COLUMNS
+    text = module.report_text(module.table_rows(module.run(trials=3, seed=1, ebp_cap=50)))
+    head, rule, *rows = text.splitlines()
+    assert head.count("|") - 1 == len(module.REPORT_COLUMNS) and len(rows) == 4
+    assert "nan" not in text

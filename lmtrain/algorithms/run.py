@@ -461,6 +461,7 @@ def _trials_interpreted(job: _Job, make_workspace):
             out.initial_error[t] = st.initial_error
             out.weights[t] = w
             out.error_history[t, :min(k, L)] = hist[ROW.error, :min(k, L)]
+            out.error_history[t, min(k, L):] = np.nan
     finally:
         if isinstance(ws, blocked.Workspace):
             blocked.give_back(ws)

@@ -5,6 +5,7 @@
     lmtrain compare [--sizes 3 3 1] [--topology mlp|bmlp|fcc] [--activation bipolar] [--gain 0.5]
                     [--algorithm ebp:alpha=1 newton gauss_newton lm] [--trials 100] [--seed 0]
                     [--goal 0.01] [--max-iter K] [--plot FILE] [--csv FILE]
+    lmtrain compare --setup table-12-2 [--trials 100] [--seed 0] [--plot FILE] [--csv FILE]
 
 Each ``--algorithm`` entry is a rule with its options, ``name[:key=value,...]``,
 e.g. ``lm:mu=0.1,mu_inc=5`` or ``ebp:alpha=0.5,momentum=0.9`` (the options of
@@ -12,6 +13,13 @@ e.g. ``lm:mu=0.1,mu_inc=5`` or ``ebp:alpha=0.5,momentum=0.9`` (the options of
 (:func:`lmtrain.experiments.compare`), so the rows differ only by their rules.
 The table goes to standard output; ``--csv`` writes it, ``--plot`` draws the
 error curves, one panel per entry.
+
+The defaults are a plain comparison, not the chapter's Table 12.2: that table
+needs a goal, an EBP step scaling and caps of its own, which ``--setup
+table-12-2`` selects all at once (:data:`lmtrain.experiments.TABLE_12_2`,
+the set-up of ``chapters/fig_12_8.py``). A named set-up fixes the network,
+the data, the goal and the rows, so it refuses the options that would change
+them.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ import os
 from ._common import UsageError
 
 DEFAULT_ALGORITHMS = ["ebp:alpha=1", "newton", "gauss_newton", "lm"]
+#: defaults of the options a named set-up fixes (None in the parser, so that we see what was given)
+DEFAULTS = {"sizes": [3, 3, 1], "topology": "mlp", "activation": "bipolar", "gain": 0.5, "encoding": "bipolar",
+            "algorithm": DEFAULT_ALGORITHMS, "goal": 0.01, "max_iter": None}
 #: iterations of error history kept per trial for the plot (trials × this × 8 bytes)
 PLOT_HISTORY = 20_000
 CSV_COLUMNS = ["label", "algorithm", "options", "trials", "reached_goal", "mean_iterations", "mean_time_ms",
@@ -136,6 +147,31 @@ def plot(results: dict, goal: float, title: str, history: int | None = None):
     return fig
 
 
+def _apply_setup(args):
+    """Fill the set-up-fixed options: from ``--setup`` (refusing any given too) or from :data:`DEFAULTS`.
+
+    Returns the :class:`lmtrain.experiments.Setup`, or None without ``--setup``.
+    """
+    from ..experiments import SETUPS
+
+    if args.setup is None:
+        for key, value in DEFAULTS.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+        return None
+    setup = SETUPS[args.setup]
+    given = [key for key in DEFAULTS if getattr(args, key) is not None]
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise UsageError(f"--setup {args.setup} fixes the network, data, goal and rules; drop {flags} "
+                         "(--trials, --seed, --csv and --plot combine with it)")
+    args.sizes = list(setup.sizes)
+    args.topology, args.activation, args.gain, args.encoding = (setup.topology, setup.activation, setup.gain,
+                                                                setup.encoding)
+    args.goal = setup.goal
+    return setup
+
+
 def _run(args) -> int:
     from .. import datasets
     from .fit import _check_writable
@@ -143,6 +179,7 @@ def _run(args) -> int:
     from ..experiments import compare, summary_table
     from ..io import atomic_write_text
 
+    setup = _apply_setup(args)
     if args.trials < 1:
         raise UsageError(f"--trials must be at least 1, got {args.trials}")
     if not (args.goal >= 0 and math.isfinite(args.goal)):
@@ -150,17 +187,20 @@ def _run(args) -> int:
     if args.max_iter is not None and args.max_iter < 1:
         raise UsageError(f"--max-iter must be at least 1, got {args.max_iter}")
     entries = {}
-    for spec in args.algorithm:
-        if spec in entries:
-            raise UsageError(f"--algorithm {spec!r} is given twice")
-        entries[spec] = parse_spec(spec)
+    if setup is not None:
+        entries = setup.algorithms()
+    else:
+        for spec in args.algorithm:
+            if spec in entries:
+                raise UsageError(f"--algorithm {spec!r} is given twice")
+            entries[spec] = parse_spec(spec)
     for target in (args.csv, args.plot):
         if target is not None:
             _check_writable(target)
     if args.plot is not None:
         _image_format(args.plot)
-    net = _network(args)
-    X, D = datasets.parity(args.sizes[0], args.encoding)
+    net = setup.network() if setup is not None else _network(args)
+    X, D = setup.data() if setup is not None else datasets.parity(args.sizes[0], args.encoding)
     common = {"goal": args.goal}
     if args.max_iter is not None:
         common["max_iter"] = args.max_iter
@@ -175,9 +215,12 @@ def _run(args) -> int:
     title = (f"parity-{args.sizes[0]} ({args.encoding}), {args.topology} "
              f"{'-'.join(map(str, args.sizes))} ({net.n_weights} weights, {args.activation}, gain {args.gain:g}), "
              f"goal E <= {args.goal:g}, {args.trials} trials, seed {args.seed}")
+    if setup is not None:
+        title = f"set-up {setup.name} (Table 12.2): " + title
     print(title)
+    # a named set-up runs its trials one at a time, as its table was timed
     results = compare(net, X, D, entries, trials=args.trials, seed=args.seed, history=history,
-                      progress=True, **common)
+                      progress=True, parallel=setup is None, **common)
     rows = summary_table(results)
     print(table_text(rows), end="")
     if args.csv is not None:
@@ -219,25 +262,33 @@ def _save_figure(fig, path: str) -> None:
 
 
 def register(sub) -> None:
+    from ..experiments import SETUPS
+
     p = sub.add_parser(
         "compare", help="compare training rules on parity-N from the same seeded weights (table, CSV, plot)",
         description="Train parity-N with several rules from the same seeded initial weights and compare "
                     "success rate, iterations and time; optionally write the table as CSV and plot the "
-                    "error curves.")
-    p.add_argument("--sizes", type=int, nargs="+", default=[3, 3, 1], metavar="N",
+                    "error curves. The defaults are a plain comparison, not the chapter's set-up: "
+                    "--setup table-12-2 runs the four rows of Table 12.2 as lmtrain reproduces them.")
+    p.add_argument("--setup", choices=sorted(SETUPS),
+                   help="a named set-up that fixes network, data, goal and rules: table-12-2 is the chapter's "
+                        "Table 12.2 (3-3-1 MLP of tanh(0.5·net), goal E <= 0.04, EBP α = 1 and 100 with the "
+                        "step α/32, Gauss–Newton, LM μ₀ = 0.1; see lmtrain.experiments.TABLE_12_2)")
+    p.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
                    help="layer sizes, inputs first (parity-N with N = the first); default 3 3 1")
-    p.add_argument("--topology", choices=["mlp", "bmlp", "fcc"], default="mlp",
+    p.add_argument("--topology", choices=["mlp", "bmlp", "fcc"], default=None,
                    help="mlp (default), bmlp (bridged) or fcc (a cascade of the hidden and output neurons)")
-    p.add_argument("--activation", default="bipolar", help="bipolar (tanh, default), unipolar or linear")
-    p.add_argument("--gain", type=float, default=0.5, help="activation gain (default 0.5, as Table 12.2)")
-    p.add_argument("--encoding", choices=["bipolar", "unipolar"], default="bipolar",
+    p.add_argument("--activation", default=None, help="bipolar (tanh, default), unipolar or linear")
+    p.add_argument("--gain", type=float, default=None,
+                   help="activation gain: every neuron computes f(gain·net) (default 0.5)")
+    p.add_argument("--encoding", choices=["bipolar", "unipolar"], default=None,
                    help="patterns in ±1 (default) or 0/1")
-    p.add_argument("--algorithm", nargs="+", default=DEFAULT_ALGORITHMS, metavar="RULE[:K=V,...]",
+    p.add_argument("--algorithm", nargs="+", default=None, metavar="RULE[:K=V,...]",
                    help="rules with their options, e.g. ebp:alpha=1 lm:mu=0.1,mu_inc=5 "
-                        "(default: " + " ".join(DEFAULT_ALGORITHMS) + ")")
+                        "(default: " + " ".join(DEFAULT_ALGORITHMS) + ", each with lmtrain's default options)")
     p.add_argument("--trials", type=int, default=100, help="trials per rule (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
-    p.add_argument("--goal", type=float, default=0.01, help="stop when E = ½Σe² <= goal (default 0.01)")
+    p.add_argument("--goal", type=float, default=None, help="stop when E = ½Σe² <= goal (default 0.01)")
     p.add_argument("--max-iter", type=int, default=None,
                    help="iteration cap for every rule (default: each rule's own; an entry's max_iter wins)")
     p.add_argument("--plot", metavar="FILE", help="draw the error curves (png, pdf, svg, ...)")

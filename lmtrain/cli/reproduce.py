@@ -3,11 +3,17 @@
 The scripts live in ``chapters/`` beside the package in the source tree (an
 editable install, ``pip install -e .``), one per figure or table of the chapter;
 each has ``main(argv) -> int`` and accepts ``--quick`` and ``--out``. They run
-in a fixed order — Table 12.1 and Figs. 12.1, 12.6, 12.7 first, then the
+in a fixed order — Table 12.1 and Figs. 12.1 to 12.7 first, then the
 experiment scripts — inside this process, so the compiled kernels are loaded
 once; meanwhile a second process compiles (or loads) the kernel that runs EBP
 trials in lanes, so that with an empty Numba cache the two compiles overlap.
-At the end the Table 12.2 comparison is printed when a script wrote it.
+
+Full runs write to ``figures/`` beside ``chapters/``, the committed outputs. A
+``--quick`` run without ``--out`` writes to a new temporary folder and says
+where, so it never replaces a committed file. What a script prints is its
+report (for instance this run's times, which never go into the tables):
+it is shown under the script's line, without the lines that only name a file
+already listed as written. Only the scripts that ran are reported.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
-#: scripts that run first, in this order; any others follow in this order, then alphabetically
-ORDER = ["table_12_1", "fig_12_1", "fig_12_6", "fig_12_7", "setup_study", "fig_12_8", "parity_n",
-         "limit_inversion", "limit_memory", "limit_topology"]
+#: scripts that run first, in this order (the chapter's order, then the experiments); others follow alphabetically
+ORDER = ["table_12_1", "fig_12_1", "fig_12_2", "fig_12_3", "fig_12_4", "fig_12_5", "fig_12_6", "fig_12_7",
+         "setup_study", "fig_12_8", "parity_n", "limit_inversion", "limit_memory", "limit_topology"]
 
 
 def chapters_dir(explicit=None) -> Path:
@@ -96,12 +103,18 @@ def _run(args) -> int:
             print(f"{name:<18} {doc[0] if doc else ''}")
         return 0
     if args.only is not None:
-        name = Path(args.only).stem if args.only.endswith(".py") else args.only
-        scripts = [(n, p) for n, p in scripts if n == name]
-        if not scripts:
-            known = ", ".join(n for n, _ in discover(folder))
-            raise UsageError(f"--only {args.only}: no such chapter script; available: {known}")
-    out = Path(args.out).resolve() if args.out is not None else folder / "figures"
+        names = [Path(o).stem if o.endswith(".py") else o for o in args.only]
+        known = [n for n, _ in scripts]
+        unknown = [o for o, n in zip(args.only, names) if n not in known]
+        if unknown:
+            raise UsageError(f"--only {' '.join(unknown)}: no such chapter script; available: {', '.join(known)}")
+        scripts = [(n, p) for n, p in scripts if n in names]
+    if args.out is not None:
+        out = Path(args.out).resolve()
+    elif args.quick:
+        out = Path(tempfile.mkdtemp(prefix="lmtrain-quick-"))
+    else:
+        out = folder.parent / "figures"
     out.mkdir(parents=True, exist_ok=True)
     argv = ["--out", str(out)] + (["--quick"] if args.quick else [])
     if args.seed is not None:
@@ -128,11 +141,36 @@ def _warm_in_background():
         return None
 
 
+def _names_a_written_file(line: str, written: list) -> bool:
+    """True when ``line`` only names one of the ``written`` files (``path`` or ``wrote path``)."""
+    text = line.strip()
+    if text.startswith("wrote "):
+        text = text[len("wrote "):].strip()
+    if not text or "\n" in text:
+        return False
+    try:
+        path = Path(text).resolve()
+    except (OSError, ValueError):
+        return False
+    return path in written
+
+
+def _report(captured: str, written: list) -> list[str]:
+    """A script's printed output as report lines, without those that only name a written file."""
+    lines = [ln.rstrip() for ln in captured.splitlines()]
+    lines = [ln for ln in lines if not _names_a_written_file(ln, written)]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 def _run_scripts(args, folder, scripts, out, argv) -> int:
-    """Run ``scripts`` one after another, report what each wrote, print Table 12.2 if written."""
+    """Run ``scripts`` one after another; report what each wrote and printed."""
     mode = "quick mode" if args.quick else "full runs"
     print(f"lmtrain reproduce: {len(scripts)} chapter script(s) from {_show(folder)} ({mode}), writing to {_show(out)}")
-    failed, total_files, t_all = [], 0, time.perf_counter()
+    if args.quick and args.out is None:
+        print("      (a temporary folder: quick runs never replace the full runs in figures/)")
+    failed, total_files, t_all, times = [], 0, time.perf_counter(), {}
     for i, (name, path) in enumerate(scripts, 1):
         before = _snapshot(out)
         t0 = time.perf_counter()
@@ -145,6 +183,7 @@ def _run_scripts(args, folder, scripts, out, argv) -> int:
             traceback.print_exc()
             code = 1
         seconds = time.perf_counter() - t0
+        times[name] = seconds
         after = _snapshot(out)
         written = sorted(p for p, m in after.items() if before.get(p) != m)
         total_files += len(written)
@@ -154,26 +193,33 @@ def _run_scripts(args, folder, scripts, out, argv) -> int:
             print(f"      wrote {_show(p)}")
         if code != 0:
             failed.append(name)
-            if not args.verbose and captured.getvalue():
-                print(captured.getvalue().rstrip())
+        if not args.verbose:
+            for line in _report(captured.getvalue(), [p.resolve() for p in written]):
+                print(f"      {line}" if line else "")
     print(f"done in {time.perf_counter() - t_all:.1f} s: {len(scripts) - len(failed)} of {len(scripts)} script(s) "
           f"ran, {total_files} file(s) written" + (f"; failed: {', '.join(failed)}" if failed else ""))
-    table = out / "table_12_2.md"
-    if table.is_file():
-        print(f"\nTable 12.2, parity-3 comparison ({_show(table)}):")
-        print(table.read_text(encoding="utf-8").rstrip())
+    if len(times) > 1:
+        longest = sorted(times.items(), key=lambda kv: -kv[1])[:3]
+        print("longest: " + ", ".join(f"{n} {t:.1f} s" for n, t in longest))
     return 1 if failed else 0
 
 
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="regenerate the chapter's figures and tables (chapters/ scripts)",
-                       description="Run the chapter scripts in chapters/ and report the files they write.")
-    p.add_argument("--quick", action="store_true", help="small, fast runs (as the tests use)")
-    p.add_argument("--only", metavar="NAME", help="run one script, e.g. fig_12_1")
+                       description="Run the chapter scripts in chapters/ and report, for each, the files it wrote and "
+                                   "what it printed (this run's times, for instance). Full runs write to figures/ "
+                                   "beside chapters/, the committed outputs; --quick runs never do.")
+    p.add_argument("--quick", action="store_true",
+                   help="small, fast runs, as the tests use; without --out they write to a new temporary folder")
+    p.add_argument("--only", metavar="NAME", nargs="+",
+                   help="run only these scripts, e.g. fig_12_1 (and report only what they wrote and printed)")
     p.add_argument("--list", action="store_true", help="list the scripts and exit")
-    p.add_argument("--out", metavar="DIR", help="write there instead of chapters/figures")
+    p.add_argument("--out", metavar="DIR",
+                   help="write there (default: figures/ beside chapters/ for full runs, a temporary folder "
+                        "for --quick)")
     p.add_argument("--seed", type=int, default=None, help="seed passed to every script (default: theirs, 0)")
     p.add_argument("--chapters", metavar="DIR",
                    help="folder of the chapter scripts (default: found beside the package)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show what the scripts print")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show what the scripts print as they run, unfiltered (by default it follows each script)")
     p.set_defaults(func=_run)
