@@ -15,6 +15,7 @@ from . import io
 from .estimators import LMClassifier, LMRegressor, Model
 from .io import load, save
 from .trace import Trace, trace
+from ._validation import TargetRangeWarning
 
 __version__ = "0.1.0"
 
@@ -24,4 +25,4 @@ __all__ = [
 ]
 __all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "plot_training"]
 __all__ += ["LMClassifier", "LMRegressor", "Model", "io", "load", "save"]
-__all__ += ["experiments", "plotting", "Trace", "trace"]
+__all__ += ["experiments", "plotting", "Trace", "trace", "TargetRangeWarning"]

@@ -11,7 +11,9 @@ name              output  y = f(net)           slope  s = f'(net)
 ================  ===========================  =====================
 
 The slope is written in terms of the output y, so a backward pass needs only the
-values kept from the forward pass. The compiled kernels in :mod:`lmtrain.engine`
+values kept from the forward pass. The chapter's names are canonical; the usual
+ones are accepted everywhere and shown beside them ("bipolar (tanh)",
+"unipolar (sigmoid)"), see :data:`ALIASES` and :func:`describe`. The compiled kernels in :mod:`lmtrain.engine`
 refer to activations by the integer codes below.
 """
 
@@ -35,16 +37,25 @@ ALIASES = {
 }
 
 
+#: canonical name -> how messages and help texts show it
+TEXT = {"bipolar": "bipolar (tanh)", "unipolar": "unipolar (sigmoid)", "linear": "linear"}
+#: the accepted names, as one phrase for messages and help texts
+CHOICES = "bipolar (tanh), unipolar (sigmoid) or linear"
+
+
+def describe(name: str) -> str:
+    """The activation as messages show it, e.g. ``"bipolar (tanh)"`` for ``"tanh"``."""
+    return TEXT[canonical(name)]
+
+
 def canonical(name: str) -> str:
     """Return the canonical activation name for ``name`` or raise ``ValueError``."""
     if not isinstance(name, str):
         raise TypeError(f"activation must be a string, got {type(name).__name__}")
     key = name.strip().lower()
     if key not in ALIASES:
-        raise ValueError(
-            f"unknown activation {name!r}; expected one of {sorted(set(ALIASES.values()))}"
-            f" (aliases: {sorted(ALIASES)})"
-        )
+        others = sorted(set(ALIASES) - set(CODES) - {"tanh", "sigmoid"})
+        raise ValueError(f"unknown activation {name!r}; expected {CHOICES} (also accepted: {', '.join(others)})")
     return ALIASES[key]
 
 

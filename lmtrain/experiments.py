@@ -26,7 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from . import monitor
-from ._validation import as_inputs, as_targets, check_number
+from ._validation import as_float_array, as_inputs, as_targets, check_number, check_seed
 from .algorithms import _batch, _lanes, get_algorithm, initial_mu, pack_options, resolve_options
 from .algorithms import _options as O
 from .network import Network
@@ -36,10 +36,11 @@ from .result import StopReason
 def trial_weights(net: Network, trials: int, seed=0) -> np.ndarray:
     """Initial weights of every trial, shape (trials, n_weights), uniform in [−1, 1].
 
-    Row i is ``net.init_weights(numpy.random.SeedSequence(seed).spawn(trials)[i])``.
+    Row i is ``net.init_weights(numpy.random.SeedSequence(seed).spawn(trials)[i])``;
+    ``seed`` is a non-negative int, a SeedSequence (not moved on) or None.
     """
     trials = check_number(trials, "trials", low=1, integer=True)
-    children = np.random.SeedSequence(seed).spawn(trials)
+    children = check_seed(seed).spawn(trials)
     return np.stack([net.init_weights(np.random.default_rng(c)) for c in children])
 
 
@@ -214,8 +215,8 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
     if w0 is None:
         W0 = trial_weights(net, trials, seed)
     else:
-        W0 = np.ascontiguousarray(np.asarray(w0, dtype=np.float64))
-        if W0.ndim != 2 or W0.shape[0] < 1 or W0.shape[1] != net.n_weights or not np.all(np.isfinite(W0)):
+        W0 = as_float_array(w0, "w0", 2)  # names w0 for strings, complex or NaN entries
+        if W0.shape[1] != net.n_weights:
             raise ValueError(f"w0 must be a finite array of shape (trials, {net.n_weights}), got {W0.shape}")
     T = W0.shape[0]
     fopt, iopt = pack_options(o)

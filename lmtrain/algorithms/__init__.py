@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .. import _clock, engine
-from .._validation import as_inputs, as_targets, as_weights, check_number
+from .._validation import as_inputs, as_targets, as_weights, check_number, warn_targets_out_of_range
 from ..network import Network
 from ..result import History, StopReason, TrainResult
 from ..monitor import PROGRESS_DELAY, ProgressLine
@@ -232,10 +232,20 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     Returns
     -------
     TrainResult
+
+    Warns
+    -----
+    lmtrain.TargetRangeWarning
+        When the run ends short of its goal and ``D`` holds values its output
+        neurons cannot reach: beyond ±1 for tanh ("bipolar"), outside [0, 1]
+        for the sigmoid ("unipolar"). Regression wants
+        ``output_activation="linear"``.
     """
     if callback is None and validation is None and type(max_fail) is int and max_fail >= 1:
         fast = _train_fast(net, algorithm, options, X, D, w0, seed, progress)
         if fast is not None:
+            if fast.stop_reason is not _GOAL:  # only a run short of its goal pays for the check
+                warn_targets_out_of_range(net, D)
             return fast
     spec = get_algorithm(algorithm)
     if not isinstance(net, Network):
@@ -254,8 +264,11 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
         Dv = as_targets(validation[1], Xv.shape[0], net.n_outputs, "validation[1] (Dv)")
         validation = (np.ascontiguousarray(Xv.T), np.ascontiguousarray(Dv.T))
     progress = ProgressLine.from_option(progress)
-    return _train_arrays(net, spec, o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), w, callback,
-                         validation=validation, max_fail=max_fail, progress=progress)
+    r = _train_arrays(net, spec, o, np.ascontiguousarray(X.T), np.ascontiguousarray(D.T), w, callback,
+                      validation=validation, max_fail=max_fail, progress=progress)
+    if r.stop_reason is not _GOAL:
+        warn_targets_out_of_range(net, D)
+    return r
 
 
 def _train_arrays(net, spec, o, XT, DT, w, callback=None, *, validation=None, max_fail=6,
@@ -343,6 +356,7 @@ _OPTION_CACHE: dict = {}
 _SEED_CACHE: dict = {}
 _CACHE_SIZE = 256
 _STOP = {int(s): s for s in StopReason}
+_GOAL = StopReason.GOAL
 _MAX_TIME = int(StopReason.MAX_TIME)
 #: run_many's per-trial outputs, not needed for one trial (it returns that trial's results)
 _NO_OUTPUT = (np.empty((0, 2), np.int64), np.empty((0, 3)), np.empty((0, 0)), np.empty((0, 0)))

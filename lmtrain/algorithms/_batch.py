@@ -54,6 +54,18 @@ def _finite2(a):
 
 
 @njit(cache=True)
+def _squares_finite(a):
+    """True when the squares of ``a`` sum to a finite number: no NaN or inf, and
+    no data whose E = ½Σe² or JᵀJ would overflow (as strict as
+    :func:`lmtrain._validation.check_squares`, which names the column, or stricter)."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            s += a[i, j] * a[i, j]
+    return math.isfinite(s)
+
+
+@njit(cache=True)
 def _topology(tint, tgain):
     """The ``topo`` tuple of :meth:`lmtrain.Network.topology` from :func:`flat_topology`'s arrays.
 
@@ -148,10 +160,11 @@ def run_many(algo, W0, X, D, transposed, tint, tgain, fopt, iopt, mu0, hist_len,
     (no validation error), rejected tries and forced (1.0/0.0) for the first
     n = min(iterations, hist_len) iterations — what ``train`` reports, as one
     array (each array returned to Python costs about 0.45 µs). Returns status
-    :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf.
+    :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf, or
+    the squares of X or D sum past float64's range.
     """
     N = W0.shape[1]
-    if not (_finite2(X) and _finite2(D) and _finite2(W0)):
+    if not (_squares_finite(X) and _squares_finite(D) and _finite2(W0)):
         return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(N)
     topo = _topology(tint, tgain)
     XT, DT = _patterns(X, D, transposed)
