@@ -268,8 +268,11 @@ class Model:
             value = getattr(self, name)
             if value is not None:
                 value = self._vector(value, name, size, what)
-                if name.endswith("scale") and np.any(value == 0):
-                    raise ValueError(f"{name} must not contain zeros")
+                # a standard deviation: zero would divide by zero, a negative
+                # one silently mirrors the data
+                if name.endswith("scale") and not np.all(value > 0):
+                    raise ValueError(f"{name} must hold positive numbers (standard deviations), got "
+                                     f"{value[~(value > 0)][0]:g} at index {int(np.flatnonzero(~(value > 0))[0])}")
                 setattr(self, name, value)
 
     @staticmethod

@@ -62,6 +62,188 @@ def _python(code: str, **kw):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, **kw)
 
 
+# --------------------------------------------------------- 3. saving respects the target
+def test_save_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to("real.json")
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and os.readlink(link) == "real.json"
+    assert real.read_text() == "new"
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to("made.json")
+    atomic_write_text(dangling, "made")  # as a shell redirection: the link's target is created
+    assert dangling.is_symlink() and (tmp_path / "made.json").read_text() == "made"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_save_keeps_the_permission_bits(tmp_path, mode):
+    path = tmp_path / "m.json"
+    path.write_text("old")
+    os.chmod(path, mode)
+    lm.save(lm.Model(lm.mlp([1, 1]), [0.5, 0.25]), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert lm.load(path).weights.tolist() == [0.5, 0.25]
+
+
+@posix_only
+def test_save_writes_through_a_fifo_and_leaves_it_a_fifo(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = {}
+    reader = threading.Thread(target=lambda: got.setdefault("text", fifo.read_text()), daemon=True)
+    reader.start()
+    atomic_write_text(fifo, "through the pipe\n")
+    reader.join(10)
+    assert got["text"] == "through the pipe\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@posix_only
+def test_save_refuses_a_socket_and_a_directory_in_one_line(tmp_path):
+    sock_path = tmp_path / "sock"
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind(str(sock_path))
+        with pytest.raises(OSError, match="it is a socket, not a regular file; refusing to replace it") as info:
+            atomic_write_text(sock_path, "x")
+        assert info.value.errno == errno.EINVAL
+        assert stat.S_ISSOCK(os.lstat(sock_path).st_mode)
+    finally:
+        s.close()
+    with pytest.raises(IsADirectoryError):
+        atomic_write_text(tmp_path, "x")
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+@pytest.fixture()
+def full_device(tmp_path):
+    """A symlink to /dev/full: a write-through fails with ENOSPC. The link, not the
+    device, is what a regression back to 'replace whatever is there' would replace."""
+    if not os.path.exists("/dev/full") or not stat.S_ISCHR(os.stat("/dev/full").st_mode):
+        pytest.skip("no /dev/full character device here")
+    link = tmp_path / "full"
+    link.symlink_to("/dev/full")
+    return link
+
+
+@posix_only
+def test_save_to_a_full_device_raises_and_leaves_the_device(full_device):
+    with pytest.raises(OSError) as info:
+        atomic_write_text(full_device, "x" * 10000)
+    assert info.value.errno == errno.ENOSPC
+    assert full_device.is_symlink() and stat.S_ISCHR(os.stat(full_device).st_mode)
+    null = full_device.parent / "null"  # through a link, so a regression could only replace the link
+    null.symlink_to("/dev/null")
+    atomic_write_text(null, "discarded")  # a device that takes the text
+    assert null.is_symlink() and stat.S_ISCHR(os.stat(null).st_mode)
+
+
+@posix_only
+def test_cli_train_and_predict_to_a_full_device_do_not_say_saved(full_device, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", SINCOS, "--target", "y", "--hidden", "3", "--max-iter", "3",
+                             "--out", full_device)
+    assert code == 2 and "saved" not in out
+    assert one_error_line(err) == f"lmtrain: error: cannot write {full_device}: No space left on device"
+    model = tmp_path / "m.json"
+    assert run_cli(capsys, "train", SINCOS, "--target", "y", "--hidden", "3", "--max-iter", "3",
+                   "--out", model)[0] == 0
+    code, out, err = run_cli(capsys, "predict", model, SINCOS, "--out", full_device)
+    assert code == 2 and "wrote" not in out + err.split("error:")[0]
+    assert "No space left on device" in one_error_line(err)
+    assert full_device.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+@posix_only
+def test_cli_refuses_a_socket_before_training(tmp_path, capsys):
+    sock_path = tmp_path / "sock"
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.bind(str(sock_path))
+        code, out, err = run_cli(capsys, "train", SINCOS, "--target", "y", "--out", sock_path)
+    finally:
+        s.close()
+    assert code == 2 and out == ""  # refused before any training was printed
+    assert "neither a regular file, a character device nor a FIFO" in one_error_line(err)
+
+
+@posix_only
+def test_stale_temporaries_are_removed_and_live_ones_kept(tmp_path):
+    import fcntl
+
+    stale = tmp_path / ".m.json.0123456789ab.tmp"
+    stale.write_text("partial")
+    live = tmp_path / ".m.json.aaaaaaaaaaaa.tmp"
+    fd = os.open(live, os.O_WRONLY | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a save in progress holds this lock
+    other = tmp_path / ".other.json.0123456789ab.tmp"  # another path's file
+    other.write_text("x")
+    lookalike = tmp_path / ".m.json.backup.tmp"  # not the pattern of a save
+    lookalike.write_text("x")
+    try:
+        atomic_write_text(tmp_path / "m.json", "data")
+        assert (tmp_path / "m.json").read_text() == "data"
+        assert not stale.exists()
+        assert live.exists() and other.exists() and lookalike.exists()
+    finally:
+        os.close(fd)
+    atomic_write_text(tmp_path / "m.json", "again")  # the lock is gone: now it is a leftover
+    assert not live.exists() and other.exists()
+
+
+_KILLED_SAVE = """
+import os, sys, time
+import lmtrain.io as io
+real_fsync = os.fsync
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+io.os.fsync = stall
+io.atomic_write_text(sys.argv[1], "x" * 100000)
+"""
+
+
+@posix_only
+def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    target = tmp_path / "m.json"
+    target.write_text("old")
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_SAVE, str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        leftovers = [n for n in os.listdir(tmp_path) if n.startswith(".m.json.") and n.endswith(".tmp")]
+        assert len(leftovers) == 1
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert target.read_text() == "old"
+    assert (tmp_path / leftovers[0]).exists()  # killed: nothing could clean up
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+
+
+_SAVER = """
+import sys
+from lmtrain.io import atomic_write_text
+for i in range(int(sys.argv[3])):
+    atomic_write_text(sys.argv[1], sys.argv[2] * 2000)
+"""
+
+
+@posix_only
+def test_concurrent_savers_never_break_each_other(tmp_path):
+    target = tmp_path / "m.json"
+    procs = [subprocess.Popen([sys.executable, "-c", _SAVER, str(target), ch, "60"], stderr=subprocess.PIPE,
+                              text=True) for ch in "ab"]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    assert target.read_text() in ("a" * 2000, "b" * 2000)
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+
+
 # --------------------------------------------------------- 4. finite but huge data
 @pytest.fixture(scope="module")
 def data():
@@ -111,6 +293,124 @@ def test_train_refuses_data_whose_squares_overflow(data, as_given):
     assert np.isfinite(r.initial_error)
     with pytest.raises(ValueError, match=r"^D column 0 is too large"):
         lm.experiments.run_trials(net, X, D * 1e300, trials=2, max_iter=3, progress=False)
+
+
+# --------------------------------------------------------- 6. corrupt model files
+@pytest.fixture()
+def model_text(tmp_path):
+    net = lm.mlp([3, 2, 1])
+    X, D = lm.datasets.parity(3)
+    r = lm.train(net, X, D, seed=0, max_iter=3)
+    path = tmp_path / "good.json"
+    lm.save(lm.Model(net, r.weights, r, x_scale=[1.0, 2.0, 3.0]), path)
+    return path.read_text()
+
+
+def _load(tmp_path, content):
+    p = tmp_path / "bad.json"
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return lm.load(p)
+
+
+def test_non_utf8_bytes_are_a_model_file_error_with_their_position(tmp_path, model_text):
+    bad = model_text.encode().replace(b'"kind"', b'"k\xffind"', 1)
+    with pytest.raises(ModelFileError, match=r"bad\.json: not a model file: byte 0xff at line \d+, column \d+ is not "
+                                             r"UTF-8 text"):
+        _load(tmp_path, bad)
+
+
+def test_deep_nesting_is_a_model_file_error_not_a_recursion_error(tmp_path):
+    with pytest.raises(ModelFileError, match=r"bad\.json: lists or objects nested 100000 deep \(the deepest at line 1, "
+                                             r"column 100000\)"):
+        _load(tmp_path, "[" * 100000)
+
+
+def test_encoded_arrays_are_never_allocated_from_an_unchecked_dtype(tmp_path, model_text):
+    d = json.loads(model_text)
+    # anywhere the reader does not expect an array it is not decoded at all
+    d["result"]["error"] = {"$array": [[0] * 7], "dtype": "V1000000000"}
+    with pytest.raises(ModelFileError, match=r"result\.error must be a number, got an encoded array of dtype "
+                                             r"'V1000000000'"):
+        _load(tmp_path, json.dumps(d))
+    d = json.loads(model_text)
+    d["metadata"] = {"blob": {"$array": [0] * 7, "dtype": "V1000000000"}}
+    assert lm.load(tmp_path / "good.json") is not None
+    p = tmp_path / "meta.json"
+    p.write_text(json.dumps(d))
+    _, meta = lm.load(p, with_metadata=True)
+    assert meta == {"blob": {"$array": [0] * 7, "dtype": "V1000000000"}}  # returned as written
+    # where an array is expected, its type and size are checked first, and the entry named
+    rd = lmio._Reader("m.json")
+    with pytest.raises(ModelFileError, match=r"m\.json: result\.extra\.dtype 'V1000000000' is not a number type"):
+        lmio._read_array(rd, {"$array": [0] * 7, "dtype": "V1000000000"}, "result.extra")
+    with pytest.raises(ModelFileError, match=r"m\.json: result\.extra\.dtype 'foo' is not a numpy data type"):
+        lmio._read_array(rd, {"$array": [1, 2], "dtype": "foo"}, "result.extra")
+    with pytest.raises(ModelFileError, match=r"m\.json: result\.extra\.\$array cannot be read as int64"):
+        lmio._read_array(rd, {"$array": [[1], [2, 3]], "dtype": "int64"}, "result.extra")
+    assert lmio._read_array(rd, {"$array": [[1, 2], [3, 4]], "dtype": "int32"}, "x").dtype == np.int32
+
+
+def test_unknown_tags_and_oversized_label_types_name_the_entry(tmp_path, model_text):
+    bad = model_text.replace('"weights": [', '"weights": [{"$float": "NaNa"}, ', 1)
+    with pytest.raises(ModelFileError, match=r"bad\.json: weights\[0\] must be a number, got the unknown non-finite "
+                                             r"number tag 'NaNa'"):
+        _load(tmp_path, bad)
+    X, D = lm.datasets.parity(3)
+    clf = lm.LMClassifier(hidden=2, max_iter=3, random_state=0).fit(X, np.where(D[:, 0] > 0, "odd", "even"))
+    lm.save(clf, tmp_path / "clf.json")
+    d = json.loads((tmp_path / "clf.json").read_text())
+    d["estimator"]["classes"]["dtype"] = "<U100000000"  # 400 MB per label if allocated
+    with pytest.raises(ModelFileError, match=r"bad\.json: estimator\.classes: dtype '<U100000000' is far larger than "
+                                             r"its labels need"):
+        _load(tmp_path, json.dumps(d))
+
+
+@posix_only
+def test_a_fifo_is_refused_at_once_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    out = {}
+
+    def go():
+        try:
+            lm.load(fifo)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            out["exc"] = exc
+
+    t = threading.Thread(target=go, daemon=True)
+    t0 = time.perf_counter()
+    t.start()
+    t.join(5)
+    assert not t.is_alive(), "load blocked on a FIFO"
+    assert time.perf_counter() - t0 < 5
+    assert isinstance(out["exc"], ModelFileError)
+    assert str(out["exc"]) == (f"{fifo}: it is a FIFO (named pipe), not a regular file; a model is read from the "
+                               f"file lmtrain.save wrote")
+    with pytest.raises(IsADirectoryError):
+        lm.load(tmp_path)
+
+
+@pytest.mark.parametrize("key, index, value", [("x_scale", 1, -2.0), ("y_scale", 0, -1e-3), ("x_scale", 0, 0.0)])
+def test_scales_must_be_positive_in_files_and_models(tmp_path, model_text, key, index, value):
+    d = json.loads(model_text)
+    d["scaling"][key] = d["scaling"][key] or [1.0]
+    d["scaling"][key][index] = value
+    with pytest.raises(ModelFileError, match=rf"bad\.json: scaling\.{key}\[{index}\] must be positive \(a standard "
+                                             rf"deviation\), got {value!r}"):
+        _load(tmp_path, json.dumps(d))
+    with pytest.raises(ValueError, match=rf"^x_scale must hold positive numbers.*got -2 at index 1"):
+        lm.Model(lm.mlp([3, 1]), np.zeros(4), x_scale=[1.0, -2.0, 1.0])
+
+
+def test_cli_predict_with_a_corrupt_model_is_one_line(tmp_path, capsys, model_text):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe{}")
+    code, _, err = run_cli(capsys, "predict", bad, SINCOS)
+    assert code == 2
+    assert one_error_line(err).startswith(f"lmtrain: error: {bad}: not a model file: byte 0xff at line 1, column 1")
+    bad.write_text("[" * 50000)
+    code, _, err = run_cli(capsys, "predict", bad, SINCOS)
+    assert code == 2 and "nested 50000 deep" in one_error_line(err)
 
 
 # --------------------------------------------------------- 7. integers of 2**63 and above

@@ -120,11 +120,21 @@ def _write_output(text: str, out) -> None:
 
 
 def _check_writable(out: str) -> None:
-    directory = os.path.dirname(os.path.abspath(out))
+    """Refuse, before any work, a path the output could not be written to (see :func:`lmtrain.io.atomic_write_text`)."""
+    import stat
+
+    target = os.path.realpath(out)
+    directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {out}: the directory {directory} does not exist")
-    if os.path.isdir(out):
+    if os.path.isdir(target):
         raise UsageError(f"cannot write {out}: it is a directory")
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return  # a new file
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        raise UsageError(f"cannot write {out}: it is neither a regular file, a character device nor a FIFO")
 
 
 def _fmt(v) -> str:
@@ -209,8 +219,6 @@ def _predict(args) -> int:
         raise UsageError(f"{args.model}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{args.model} is a directory, not a model file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{args.model} is not a model file (not UTF-8 text)") from None
     except OSError as exc:
         raise UsageError(f"cannot read {args.model}: {exc.strerror or exc}") from None
     header, data = read_table(args.data)
