@@ -446,6 +446,21 @@ def test_class_labels_beyond_64_bits_are_a_value_error():
     assert sorted(clf.classes_) == ["1", str(10**30)]
 
 
+@pytest.mark.parametrize("option", ["--max-iter", "--hidden", "--restarts", "--max-fail", "--seed"])
+def test_cli_huge_integers_exit_2_naming_the_option(capsys, tmp_path, option):
+    code, out, err = run_cli(capsys, "train", SINCOS, "--target", "y", option, str(BIG), "--out", tmp_path / "m.json")
+    assert code == 2 and out == ""
+    assert one_error_line(err) == (f"lmtrain train: error: argument {option}: must be between -2**63 and 2**63 - 1 "
+                                   f"(a 64-bit integer), got {BIG} (see 'lmtrain train -h')")
+
+
+def test_cli_compare_huge_trials_exit_2(capsys):
+    code, _, err = run_cli(capsys, "compare", "--trials", str(BIG))
+    assert code == 2
+    assert one_error_line(err) == f"lmtrain: error: trials must be between -2**63 and 2**63 - 1 (a 64-bit integer), " \
+                                  f"got {BIG}"
+
+
 # --------------------------------------------------------- 9. messages that name their argument
 @pytest.mark.parametrize("seed, exc, message", [
     (-1, ValueError, r"^seed must be a non-negative int, got -1$"),
@@ -554,3 +569,106 @@ def test_estimators_warn_once_about_the_output_range(data):
         lm.LMRegressor(hidden=2, max_iter=3, random_state=0).fit(X, y)
         for act in ("tanh", "sigmoid", "linear"):
             lm.LMClassifier(hidden=2, max_iter=3, output_activation=act, random_state=0).fit(X, y > 0)
+
+
+# --------------------------------------------------------- 13. names and help
+def test_activation_names_are_shown_the_same_way_everywhere(capsys):
+    with pytest.raises(ValueError, match=r"unknown activation 'relu'; expected bipolar \(tanh\), unipolar "
+                                         r"\(sigmoid\) or linear \(also accepted: identity, logistic, logsig, "
+                                         r"purelin, tansig\)"):
+        lm.mlp([2, 1], activation="relu")
+    assert activations.describe("tanh") == "bipolar (tanh)" and activations.describe("logistic") == \
+        "unipolar (sigmoid)"
+    with pytest.raises(SystemExit):
+        main(["train", "-h"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert "bipolar (tanh), unipolar (sigmoid) or linear (default bipolar (tanh))" in helptext
+    args = build_parser().parse_args(["train", "d.csv", "--activation", "sigmoid"])
+    assert args.activation == "unipolar"
+    code, _, err = run_cli(capsys, "train", SINCOS, "--target", "y", "--activation", "relu")
+    assert code == 2
+    assert "expected bipolar (tanh), unipolar (sigmoid) or linear" in one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [[], ["-m", "lmtrain"]], ids=["main([])", "python -m lmtrain"])
+def test_no_arguments_print_help_and_exit_0(argv, capsys):
+    if not argv:
+        assert main([]) == 0
+        out = capsys.readouterr().out
+    else:
+        p = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and p.stderr == ""
+        out = p.stdout
+    assert out.startswith("usage: lmtrain") and "commands:" in out and "train" in out and "predict" in out
+
+
+def test_version_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"lmtrain {lm.__version__}"
+
+
+def _subcommand(parser, name):
+    for action in parser._subparsers._group_actions:
+        if name in action.choices:
+            return action.choices[name]
+    raise KeyError(name)
+
+
+def test_every_option_of_train_predict_and_the_top_level_has_a_description():
+    parser = build_parser()
+    assert parser.description and parser.epilog
+    parsers = {"lmtrain": parser, "train": _subcommand(parser, "train"), "predict": _subcommand(parser, "predict")}
+    for name, p in parsers.items():
+        assert p.description, name
+        for action in p._actions:
+            if action.dest in ("help",) or action.help == "==SUPPRESS==":
+                continue
+            if action.dest == "command":
+                assert all(a.help for a in action._choices_actions), "a sub-command without a description"
+                continue
+            assert action.help and len(action.help) > 10, (name, action.option_strings or action.dest)
+
+
+def test_cli_classify_accepts_text_labels(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (80, 2))
+    kind = np.where(X[:, 0] * X[:, 1] > 0, "same sign", "opposite")
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,kind\n" + "".join(f"{float(a)!r},{float(b)!r},{k}\n" for (a, b), k in zip(X, kind)))
+    model = tmp_path / "m.json"
+    code, out, err = run_cli(capsys, "train", table, "--target", "kind", "--classify", "--hidden", "6",
+                             "--restarts", "2", "--out", model)
+    assert code == 0, err
+    assert "(2 classes)" in out
+    clf = lm.load(model)
+    assert list(clf.classes_) == ["opposite", "same sign"]
+    code, out, err = run_cli(capsys, "predict", model, table)
+    header, *rows = out.splitlines()
+    assert header == "kind,p_opposite,p_same sign"
+    predicted = np.array([r.split(",")[0] for r in rows])
+    assert np.mean(predicted == kind) > 0.9
+    # integer labels stay integers; an empty label and one beyond 64 bits are one-line errors
+    table.write_text("a,b,c\n1,2,3\n2,3,-4\n3,4,3\n")
+    assert run_cli(capsys, "train", table, "--target", "c", "--classify", "--max-iter", "2", "--out", model)[0] == 0
+    assert lm.load(model).classes_.tolist() == [-4, 3]
+    table.write_text("a,b,c\n1,2,x\n2,3,\n")
+    code, _, err = run_cli(capsys, "train", table, "--target", "c", "--classify", "--out", model)
+    assert code == 2 and one_error_line(err).endswith("line 3, column 'c': an empty cell; every row needs a class "
+                                                      "label")
+    table.write_text(f"a,b,c\n1,2,{BIG}\n2,3,1\n")
+    code, _, err = run_cli(capsys, "train", table, "--target", "c", "--classify", "--out", model)
+    assert code == 2 and f"the label {BIG} does not fit a 64-bit integer" in one_error_line(err)
+
+
+def test_benchmark_table_prints_a_dash_for_a_missing_ratio(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # run.py imports its neighbours
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # defines functions only; nothing is measured
+    assert bench._ratio(float("nan")) == "—" and bench._ratio(2.04) == "2.0x"
+    rows = [bench.Row("never succeeds", 1.0, 10, 0, 10), bench.Row("other", 2.0, 10, 5, 10)]
+    bench._table("t", rows, rows[0])
+    out = capsys.readouterr().out
+    assert "nan" not in out and "—" in out and "2.0x" in out

@@ -33,8 +33,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lmtrain", description="Levenberg–Marquardt training for neural networks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command", parser_class=_Parser)
+    from .. import __version__
+
+    parser = _Parser(
+        prog="lmtrain",
+        description="Levenberg–Marquardt training for small neural networks (Yu and Wilamowski, 2011): "
+                    "reproduce the chapter, compare training rules, fit a network to a CSV table and predict.",
+        epilog="Run 'lmtrain COMMAND -h' for the options of a command. The first run compiles the Numba "
+               "kernels (tens of seconds, once); later runs load them from the cache.")
+    parser.add_argument("--version", action="version", version=f"lmtrain {__version__}",
+                        help="print the version of lmtrain and exit")
+    # not required: a bare 'lmtrain' prints the help (exit 0) instead of a usage error
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                title="commands")
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
@@ -43,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -50,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # command-line tools do, and keep the exit-time flush from complaining
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, ValueError, TypeError, OSError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:
         print(f"lmtrain: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
