@@ -571,6 +571,43 @@ def test_estimators_warn_once_about_the_output_range(data):
             lm.LMClassifier(hidden=2, max_iter=3, output_activation=act, random_state=0).fit(X, y > 0)
 
 
+# --------------------------------------------------------- 12. the comparison plot
+def test_plot_error_curves_takes_compares_dict_and_returns_a_figure():
+    X, D = lm.datasets.parity(3)
+    net = lm.mlp([3, 3, 1], gain=0.5)
+    summary = lm.experiments.compare(net, X, D, {"EBP": ("ebp", {"alpha": 1.0, "max_iter": 40}),
+                                                 "Gauss–Newton": "gauss_newton", "LM": "lm"},
+                                     trials=6, seed=0, goal=0.01, progress=False)
+    fig = lm.plotting.plot_error_curves(summary, goal=0.01)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for name in summary:  # every algorithm in the legend, once or twice (with its failures)
+        assert name in labels or f"{name} (goal not reached)" in labels
+    assert labels[-1] == "goal 0.01"
+    colours = {}
+    for line in ax.get_lines()[:-1]:
+        colours.setdefault(line.get_color(), set()).add(line.get_linestyle())
+    assert set(colours) == {"C0", "C1", "C2"}  # one colour per algorithm
+    n_curves = sum(s.trials for s in summary.values())
+    assert len(ax.get_lines()) == n_curves + 1
+    failed = [line for line in ax.get_lines()[:-1] if line.get_linestyle() == "--"]
+    assert len(failed) == sum(int((~s.success).sum()) for s in summary.values())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue().startswith(b"\x89PNG")
+    plt.close(fig)
+
+    fig2, ax2 = plt.subplots()
+    assert lm.plotting.plot_error_curves(summary, ax2, goal=0.01) is ax2  # given an Axes, returns it
+    assert isinstance(lm.plotting.plot_error_curves(summary["LM"]), matplotlib.figure.Figure)
+    with pytest.raises(TypeError, match=r"^data\['LM'\]: data must be a TrialSummary"):
+        lm.plotting.plot_error_curves({"LM": "not a summary"}, ax2)
+    with pytest.raises(ValueError, match="empty dict"):
+        lm.plotting.plot_error_curves({}, ax2)
+    plt.close("all")
+
+
 # --------------------------------------------------------- 13. names and help
 def test_activation_names_are_shown_the_same_way_everywhere(capsys):
     with pytest.raises(ValueError, match=r"unknown activation 'relu'; expected bipolar \(tanh\), unipolar "
