@@ -5,6 +5,10 @@ and goes past it: any feed-forward topology, compiled training loops, memory
 that does not grow with the number of patterns.
 """
 
+from . import _compile_notice
+
+_compile_notice.install()  # before anything compiles: one line on a terminal if the first use compiles
+
 from . import datasets, experiments, plotting
 from .algorithms import ALGORITHMS, IterationRecord, get_algorithm, train
 from .network import Network, Neuron, bmlp, fcc, mlp

@@ -709,3 +709,118 @@ def test_benchmark_table_prints_a_dash_for_a_missing_ratio(capsys, monkeypatch):
     bench._table("t", rows, rows[0])
     out = capsys.readouterr().out
     assert "nan" not in out and "—" in out and "2.0x" in out
+
+
+# --------------------------------------------------------- 15. the first run says it compiles
+@pytest.fixture()
+def _compile_notice():
+    from lmtrain import _compile_notice
+
+    return _compile_notice
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class _Event:
+    def __init__(self, module, start):
+        def f():
+            pass
+
+        f.__module__ = module
+        self.data = {"dispatcher": type("D", (), {"py_func": f})()}
+        self.is_start, self.is_end = start, not start
+
+
+def _wait_for(predicate, seconds=5.0):
+    t = time.perf_counter()
+    while not predicate() and time.perf_counter() - t < seconds:
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_compile_notice_is_written_once_after_the_delay_on_a_terminal(_compile_notice):
+    term = _Terminal()
+    notice = _compile_notice.CompileNotice(prefix="lmtrain", delay=0.2, stream=term)
+    notice.on_start(_Event("lmtrain.engine", True))
+    notice.on_start(_Event("lmtrain.engine", True))  # a callee compiling inside its caller
+    time.sleep(0.05)
+    assert term.getvalue() == ""  # not before the delay
+    assert _wait_for(lambda: term.getvalue() != "")
+    assert term.getvalue() == _compile_notice.MESSAGE + "\n"
+    notice.on_end(_Event("lmtrain.engine", False))
+    notice.on_end(_Event("lmtrain.engine", False))
+    notice.on_start(_Event("lmtrain.algorithms._batch", True))
+    notice.on_end(_Event("lmtrain.algorithms._batch", False))
+    time.sleep(0.3)
+    assert term.getvalue().count("compiling") == 1  # once per process
+
+
+def test_compile_notice_sums_short_compilations_and_ignores_other_code(_compile_notice):
+    term = _Terminal()
+    notice = _compile_notice.CompileNotice(prefix="lmtrain", delay=0.15, stream=term)
+    for _ in range(3):  # three compilations of 0.07 s: the third passes the delay
+        notice.on_start(_Event("lmtrain.kernels", True))
+        time.sleep(0.07)
+        notice.on_end(_Event("lmtrain.kernels", False))
+    notice.on_start(_Event("lmtrain.kernels", True))
+    assert _wait_for(lambda: term.getvalue() != "")
+    notice.on_end(_Event("lmtrain.kernels", False))
+    quiet = _Terminal()
+    other = _compile_notice.CompileNotice(prefix="lmtrain", delay=0.0, stream=quiet)
+    other.on_start(_Event("lmtrainer.x", True))  # a name that only starts like ours
+    other.on_start(_Event("mypackage", True))
+    time.sleep(0.1)
+    assert quiet.getvalue() == ""
+
+
+def test_compile_notice_stays_silent_off_a_terminal(_compile_notice):
+    pipe = io.StringIO()
+    notice = _compile_notice.CompileNotice(prefix="lmtrain", delay=0.0, stream=pipe)
+    notice.on_start(_Event("lmtrain.engine", True))
+    assert _wait_for(lambda: notice.shown)
+    assert pipe.getvalue() == ""
+
+
+def test_compile_notice_hears_real_compilations_and_nothing_when_compiled(tmp_path, monkeypatch, _compile_notice):
+    from numba.core import event
+
+    (tmp_path / "notice_probe.py").write_text("from numba import njit\n\n@njit\ndef twice(x):\n    return 2 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import notice_probe
+
+    term = _Terminal()
+    notice = _compile_notice.CompileNotice(prefix="notice_probe", delay=0.0, stream=term)
+    with event.install_listener("numba:compile", notice):
+        assert notice_probe.twice(21) == 42
+        assert _wait_for(lambda: term.getvalue() != "")
+    assert term.getvalue() == _compile_notice.MESSAGE + "\n"
+    # lmtrain's own listener is installed, and a call whose code is compiled triggers no event at all
+    assert _compile_notice.NOTICE in event._registered["numba:compile"]
+    X, D = lm.datasets.parity(3)
+    net = lm.mlp([3, 3, 1], gain=0.5)
+    lm.train(net, X, D, seed=0, goal=0.01)
+    with event.install_recorder("numba:compile") as rec:
+        lm.train(net, X, D, seed=1, goal=0.01)
+    assert rec.buffer == []
+
+
+def test_setup_study_shows_progress_on_a_terminal_only(monkeypatch):
+    from lmtrain.cli.reproduce import chapters_dir, discover, load
+
+    found = dict(discover(chapters_dir()))
+    st = load(found["setup_study"])
+    monkeypatch.setattr(lm.monitor, "PROGRESS_DELAY", 0.0)
+    config = dict(st.QUICK, trials=2, alpha_scales=["half_sse"], caps=[50])
+    term = _Terminal()
+    rows = st.study(config, seed=0, log=lambda *a: None, stream=term)
+    assert rows
+    text = term.getvalue()
+    per_network = len(config["mu0"]) + 1 + len(config["alpha_scales"]) * len(st.EBP_ALPHA)
+    assert f"\rsetup_study: {per_network}/{per_network} runs (MLP 3-3-1, tanh(0.5·net))" in text
+    assert "setup_study: 1/" in text and text.endswith("\r")  # the line is cleared at the end
+    pipe = io.StringIO()
+    st.study(config, seed=0, log=lambda *a: None, stream=pipe)
+    assert pipe.getvalue() == ""
