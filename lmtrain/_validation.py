@@ -17,6 +17,7 @@ import numbers
 import warnings
 
 import numpy as np
+from numba import njit
 
 from . import activations
 
@@ -177,22 +178,54 @@ class TargetRangeWarning(UserWarning):
 _OUTPUT_RANGE = {"bipolar": (-1.0, 1.0), "unipolar": (0.0, 1.0)}
 
 
+#: network id -> (network, (low, high) bounds per output or None when every output is linear)
+_BOUNDS: dict = {}
+
+
+def _output_bounds(net):
+    """Per-output ``(low, high)`` arrays of the range the output neurons can approach; None if all are linear.
+
+    Remembered per network (networks are immutable), so that the check a
+    short run of :func:`lmtrain.train` pays for costs about a microsecond.
+    """
+    hit = _BOUNDS.get(id(net))
+    if hit is None or hit[0] is not net:  # holding net keeps its id from being reused
+        M = len(net.outputs)
+        low, high = np.full(M, -np.inf), np.full(M, np.inf)
+        for m, node in enumerate(net.outputs):
+            low[m], high[m] = _OUTPUT_RANGE.get(net.neurons[node - net.n_inputs].activation, (-np.inf, np.inf))
+        hit = (net, (low, high) if np.isfinite(low).any() else None)
+        if len(_BOUNDS) >= 256:
+            _BOUNDS.clear()
+        _BOUNDS[id(net)] = hit
+    return hit[1]
+
+
+@njit(cache=True)
+def _first_column_outside(D, low, high):
+    """Index of the first column of ``D`` (P, M) holding a value outside [low[m], high[m]], or −1."""
+    for i in range(D.shape[0]):
+        for m in range(D.shape[1]):
+            if not (low[m] <= D[i, m] <= high[m]):
+                return m
+    return -1
+
+
 def targets_out_of_range(net, D: np.ndarray):
     """The first output whose targets leave its activation's range, or None.
 
     Returns ``(m, M, activation, (low, high), (dmin, dmax))`` for column ``m``
-    of the (P, M) targets ``D``; a linear output has no range.
+    of the (P, M) float64 targets ``D``; a linear output has no range.
     """
-    for m, node in enumerate(net.outputs):
-        act = net.neurons[node - net.n_inputs].activation
-        bounds = _OUTPUT_RANGE.get(act)
-        if bounds is None:
-            continue
-        col = D[:, m]
-        dmin, dmax = float(col.min()), float(col.max())
-        if dmin < bounds[0] or dmax > bounds[1]:
-            return m, D.shape[1], act, bounds, (dmin, dmax)
-    return None
+    bounds = _output_bounds(net)
+    if bounds is None:
+        return None
+    m = _first_column_outside(D, bounds[0], bounds[1])
+    if m < 0:
+        return None
+    act = net.neurons[net.outputs[m] - net.n_inputs].activation
+    col = D[:, m]
+    return m, D.shape[1], act, _OUTPUT_RANGE[act], (float(col.min()), float(col.max()))
 
 
 def range_advice(found, name: str, option: str) -> str:
@@ -208,14 +241,21 @@ def warn_targets_out_of_range(net, D, name: str = "D", stacklevel: int = 3) -> N
     """Warn (:class:`TargetRangeWarning`) when ``D`` leaves the output activations' range.
 
     :func:`lmtrain.train` calls it when a run ends short of its goal, so a
-    run that succeeds pays nothing for it.
+    run that succeeds pays nothing for it (and one that does not, about a
+    microsecond: the outputs' ranges are remembered per network, and the
+    (P, M) float64 targets the fast path holds are scanned as they are).
     """
-    D = np.asarray(D, dtype=float)
-    D = D.reshape(len(D), -1) if D.ndim else D.reshape(1, 1)
-    if D.shape[1] != net.n_outputs:
-        D = D.reshape(-1, net.n_outputs)
+    bounds = _output_bounds(net)
+    if bounds is None:
+        return
+    if not (type(D) is np.ndarray and D.ndim == 2 and D.dtype == np.float64 and D.shape[1] == len(bounds[0])):
+        D = np.asarray(D, dtype=float)
+        D = D.reshape(len(D), -1) if D.ndim else D.reshape(1, 1)
+        if D.shape[1] != net.n_outputs:
+            D = D.reshape(-1, net.n_outputs)
+    if _first_column_outside(D, bounds[0], bounds[1]) < 0:
+        return
     found = targets_out_of_range(net, D)
-    if found is not None:
-        warnings.warn(range_advice(found, name, 'output_activation="linear", e.g. lm.mlp(sizes, '
-                                                'output_activation="linear")'),
-                      TargetRangeWarning, stacklevel=stacklevel)
+    warnings.warn(range_advice(found, name, 'output_activation="linear", e.g. lm.mlp(sizes, '
+                                            'output_activation="linear")'),
+                  TargetRangeWarning, stacklevel=stacklevel)
