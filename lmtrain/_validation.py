@@ -88,7 +88,7 @@ def as_inputs(X, n_inputs: int, name: str = "X") -> np.ndarray:
         X = X.reshape(-1, 1) if n_inputs == 1 else X.reshape(1, -1)
     if X.shape[1] != n_inputs:
         raise ValueError(f"{name} must have {n_inputs} column(s) (one per network input), got shape {X.shape}")
-    check_squares(X, name, "JᵀJ (eq. 12.23)")
+    check_squares(X, name, "JᵀJ (eq. 12.23) and the neurons' sums")
     return X
 
 

@@ -160,7 +160,7 @@ def _check_size(X: np.ndarray, name: str, standardize: bool):
     """Mean and scale of the columns of ``X`` (0 and 1 without standardising), checked for overflow."""
     if standardize:
         return _scale(X, name)
-    why = "JᵀJ (eq. 12.23)" if name == "X" else "E = ½Σe² (eq. 12.1)"
+    why = "JᵀJ (eq. 12.23) and the neurons' sums" if name == "X" else "E = ½Σe² (eq. 12.1)"
     check_squares(X if X.shape[1] > 1 or name == "X" else X[:, 0], name, why)
     return np.zeros(X.shape[1]), np.ones(X.shape[1])
 
@@ -527,7 +527,10 @@ _COMMON_DOC = """
     activation : str, default "tanh"
         Hidden neurons: "tanh"/"bipolar", "sigmoid"/"unipolar" or "linear".
     output_activation : str or None
-        Output neurons (None: the estimator's default, see above).
+        Output neurons (None: the estimator's default, see above). A tanh
+        output lies in (−1, 1) and a sigmoid one in (0, 1): ``fit`` warns
+        (:class:`lmtrain.TargetRangeWarning`) when the (standardised)
+        targets leave that range, which such a network cannot fit.
     algorithm : {"lm", "gauss_newton", "newton", "ebp"}, default "lm"
         Training rule (Table 12.1).
     max_iter : int, default 200

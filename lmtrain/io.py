@@ -316,8 +316,12 @@ def save(obj, path, *, metadata: dict | None = None) -> None:
         line keeps the feature and target column names here); read it back
         with ``load(path, with_metadata=True)``.
 
-    The file is replaced atomically; on any error no file is written. An
-    estimator's ``random_state`` is stored only when it is None or an int.
+    A regular file is replaced atomically, keeping its permission bits; on
+    any error no file is written. A symbolic link is followed (its target is
+    replaced, the link stays); a character device or FIFO is written
+    straight through; a directory, socket or block device is refused. See
+    :func:`atomic_write_text`. An estimator's ``random_state`` is stored
+    only when it is None or an int.
     """
     text = _format(to_dict(obj, metadata)) + "\n"
     atomic_write_text(path, text)

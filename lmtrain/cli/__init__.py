@@ -5,8 +5,9 @@ Each command lives in its own module of this package exposing
 runs it; the modules import only :mod:`._common` from here, so this package
 imports them and never the other way round. Bad user input raises
 :class:`UsageError` (or ``ValueError``/``TypeError``/``OSError`` from our
-validation), reported as one line on stderr with exit status 2 — never a
-traceback.
+validation, or an ``OverflowError`` from a number too large), reported as one
+line on stderr with exit status 2 — never a traceback. With no command the
+help is printed (exit 0).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import argparse
 import csv
 import math
 import os
+import stat
 import sys
 
 import numpy as np
@@ -158,8 +159,6 @@ def _write_output(text: str, out) -> None:
 
 def _check_writable(out: str) -> None:
     """Refuse, before any work, a path the output could not be written to (see :func:`lmtrain.io.atomic_write_text`)."""
-    import stat
-
     target = os.path.realpath(out)
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
