@@ -618,7 +618,7 @@ class LMRegressor(_LMEstimator):
         _check_finite(y, "y")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         x_mean, x_scale = _check_size(X, "X", self.standardize)
-        y_mean, y_scale = _check_size(Y if y.ndim == 2 else y.reshape(-1, 1), "y", self.standardize)
+        y_mean, y_scale = _check_size(Y, "y", self.standardize)
         self._train((X - x_mean) / x_scale, np.ascontiguousarray((Y - y_mean) / y_scale),
                     target_name="standardised y" if self.standardize else "y")
         self.n_features_in_ = X.shape[1]
