@@ -116,6 +116,11 @@ def _fmt(seconds):
     return "?"
 
 
+def _ratio(r):
+    """``"2.1x"``, or "—" where there is no ratio (no iterations or no success to divide by)."""
+    return f"{r:.1f}x" if r is not None and math.isfinite(r) else "—"
+
+
 # ------------------------------------------------------------ measurement
 def _best(fn, repeat):
     """(best seconds, last result) of ``repeat`` calls of ``fn``."""
@@ -159,7 +164,7 @@ def _table(title, rows, base):
         ri = r.per_iter / base.per_iter if base and math.isfinite(base.per_iter) else math.nan
         rs = r.per_success / base.per_success if base and math.isfinite(base.per_success) else math.nan
         mean_it = r.iterations / r.trials if r.trials else math.nan
-        print(f"  {r.name:<44}{_fmt(r.per_iter):>10}{ri:>9.1f}x{_fmt(r.per_success):>13}{rs:>9.1f}x"
+        print(f"  {r.name:<44}{_fmt(r.per_iter):>10}{_ratio(ri):>10}{_fmt(r.per_success):>13}{_ratio(rs):>10}"
               f"{100.0 * r.successes / r.trials:>8.0f}%{mean_it:>9.1f}")
         if r.note:
             print(f"  {'':<4}{r.note}")

@@ -58,6 +58,7 @@ Writes ``setup_study.csv`` (every set-up, sorted by score), ``setup_study.md``
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import _common  # noqa: I001  (selects the Agg backend before pyplot)
@@ -198,8 +199,59 @@ def _stats(success, iterations):
     return rate, (float(np.nanmean(iterations)) if rate > 0 else float("nan"))
 
 
-def study(config: dict, seed: int = 0, log=print) -> list[dict]:
-    """Run every set-up of ``config`` (:data:`FULL` or :data:`QUICK`); rows sorted by score."""
+class _Progress:
+    """``setup_study: 40/216 runs (MLP 3-3-1, tanh(0.5·net)), 12 s`` on stderr, rewritten in place.
+
+    Only on a terminal, and only once the study has run for
+    :data:`lmtrain.monitor.PROGRESS_DELAY` seconds, as the progress lines of
+    :mod:`lmtrain.experiments`; pipes, logs and the test suite see nothing.
+    """
+
+    def __init__(self, total: int, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        try:
+            self.enabled = bool(self.stream.isatty())
+        except (AttributeError, ValueError, OSError):
+            self.enabled = False
+        self.total, self.done, self.width, self.t0 = total, 0, 0, time.perf_counter()
+
+    def step(self, what: str) -> None:
+        """One more run is starting; ``what`` names its set-up."""
+        self.done += 1
+        elapsed = time.perf_counter() - self.t0
+        if not self.enabled or (self.width == 0 and elapsed < lm.monitor.PROGRESS_DELAY):
+            return
+        line = f"setup_study: {self.done}/{self.total} runs ({what}), {elapsed:.0f} s"
+        self.width = max(self.width, len(line))
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")  # leave the terminal line clean
+            self.stream.flush()
+
+
+def study(config: dict, seed: int = 0, log=print, stream=None) -> list[dict]:
+    """Run every set-up of ``config`` (:data:`FULL` or :data:`QUICK`); rows sorted by score.
+
+    The full study runs for about a minute: a progress line goes to
+    ``stream`` (default stderr) when that is a terminal.
+    """
+    per_network = len(config["mu0"]) + 1 + len(config["alpha_scales"]) * len(EBP_ALPHA)
+    bar = _Progress(len(config["topologies"]) * len(config["neurons"]) * per_network, stream)
+
+    def run(net, X, D, algorithm, what, **options):
+        bar.step(what)
+        return run_trials(net, X, D, algorithm, **options)
+
+    try:
+        return _study(config, seed, log, run)
+    finally:
+        bar.close()
+
+
+def _study(config: dict, seed: int, log, run) -> list[dict]:
     trials = config["trials"]
     goal_min = min(GOALS[g][1] for g in config["goals"])
     cap_max = max(config["caps"])
@@ -210,11 +262,12 @@ def study(config: dict, seed: int = 0, log=print) -> list[dict]:
             net, X, D = build(topo, neur)
             W0 = trial_weights(net, trials, seed)
             common = dict(w0=W0, goal=goal_min, progress=False)
-            lm_runs = {mu: run_trials(net, X, D, "lm", mu=mu, max_iter=SECOND_ORDER_CAP,
-                                      history=SECOND_ORDER_CAP, **common) for mu in config["mu0"]}
-            gn = run_trials(net, X, D, "gauss_newton", max_iter=SECOND_ORDER_CAP, history=SECOND_ORDER_CAP, **common)
-            ebp = {(sc, row): run_trials(net, X, D, "ebp", alpha=EBP_ALPHA[row] * ALPHA_SCALES[sc][1],
-                                         max_iter=cap_max, history=cap_max, **common)
+            what = f"{TOPOLOGIES[topo][0]}, {NEURONS[neur][0].split(',')[0]}"
+            lm_runs = {mu: run(net, X, D, "lm", what, mu=mu, max_iter=SECOND_ORDER_CAP,
+                               history=SECOND_ORDER_CAP, **common) for mu in config["mu0"]}
+            gn = run(net, X, D, "gauss_newton", what, max_iter=SECOND_ORDER_CAP, history=SECOND_ORDER_CAP, **common)
+            ebp = {(sc, row): run(net, X, D, "ebp", what, alpha=EBP_ALPHA[row] * ALPHA_SCALES[sc][1],
+                                  max_iter=cap_max, history=cap_max, **common)
                    for sc in config["alpha_scales"] for row in EBP_ALPHA}
             for gk in config["goals"]:
                 goal = GOALS[gk][1]

@@ -8,6 +8,10 @@ The chapter's computations are in :mod:`lmtrain.kernels` (plain compiled
 loops, the specification); the rules of Table 12.1 in :mod:`lmtrain.algorithms`.
 """
 
+from . import _compile_notice
+
+_compile_notice.install()  # before anything compiles: one line on a terminal if the first use compiles
+
 from . import datasets, experiments, kernels, plotting
 from .algorithms import ALGORITHMS, IterationRecord, get_algorithm
 from .network import Network, Neuron, Topology, bmlp, fcc, mlp
@@ -19,6 +23,7 @@ from . import io
 from .estimators import LMClassifier, LMRegressor, Model
 from .io import load, save
 from .trace import Trace, trace
+from ._validation import TargetRangeWarning
 
 __version__ = "0.1.0"
 
@@ -28,4 +33,4 @@ __all__ = [
 ]
 __all__ += ["CurveFitResult", "LivePlot", "ProgressLine", "curve_fit", "plot_training"]
 __all__ += ["LMClassifier", "LMRegressor", "Model", "io", "load", "save"]
-__all__ += ["experiments", "plotting", "Trace", "trace"]
+__all__ += ["experiments", "plotting", "Trace", "trace", "TargetRangeWarning"]

@@ -15,7 +15,9 @@ name              also called            output  y = f(net)           slope  s =
 ================  =====================  ===========================  =====================
 
 The slope is written in terms of the output y, so a backward pass needs only the
-values kept from the forward pass.
+values kept from the forward pass. The chapter's names are canonical; the usual
+ones are accepted everywhere and shown beside them ("bipolar (tanh)",
+"unipolar (sigmoid)"): see :attr:`Activation.label` and :func:`describe`.
 
 Adding an activation: write its scalar function ``(gain, net) -> (y, s)`` as a
 ``register_jitable`` function below, add its record to :data:`ACTIVATIONS` and
@@ -79,6 +81,8 @@ class Activation:
     name: str  #: canonical name
     code: int  #: integer code the kernels use
     aliases: tuple  #: other accepted spellings (MATLAB's, Keras's, ...)
+    common: str  #: the best-known other name, shown beside the canonical one ("" for none)
+    short: str  #: a few letters for drawings of a network
     output: str  #: the formula of y = f(net), with gain k
     slope: str  #: the formula of s = f'(net), in terms of y
     low: float  #: outputs lie in [low, high]
@@ -87,8 +91,8 @@ class Activation:
 
     @property
     def label(self) -> str:
-        """``"bipolar (tanh)"``: the name and its best-known alias."""
-        return f"{self.name} ({self.aliases[0]})" if self.aliases else self.name
+        """``"bipolar (tanh)"``: the name and its best-known other name, as messages show it."""
+        return f"{self.name} ({self.common})" if self.common else self.name
 
     def formula(self, gain: float) -> str:
         """The output formula with the gain written in, e.g. ``"tanh(0.5·net)"``."""
@@ -97,10 +101,11 @@ class Activation:
 
 
 ACTIVATIONS = (
-    Activation("bipolar", BIPOLAR, ("tanh", "tansig"), "tanh(k·net)", "k·(1 − y²)", -1.0, 1.0, bipolar),
-    Activation("unipolar", UNIPOLAR, ("sigmoid", "logistic", "logsig"), "1/(1 + exp(−k·net))", "k·y·(1 − y)",
-               0.0, 1.0, unipolar),
-    Activation("linear", LINEAR, ("identity", "purelin"), "k·net", "k", -math.inf, math.inf, linear),
+    Activation("bipolar", BIPOLAR, ("tanh", "tansig"), "tanh", "tanh", "tanh(k·net)", "k·(1 − y²)", -1.0, 1.0,
+               bipolar),
+    Activation("unipolar", UNIPOLAR, ("sigmoid", "logistic", "logsig"), "sigmoid", "sigm", "1/(1 + exp(−k·net))",
+               "k·y·(1 − y)", 0.0, 1.0, unipolar),
+    Activation("linear", LINEAR, ("identity", "purelin"), "", "lin", "k·net", "k", -math.inf, math.inf, linear),
 )
 
 #: canonical name -> record
@@ -113,6 +118,13 @@ CODES = {a.name: a.code for a in ACTIVATIONS}
 NAMES = {a.code: a.name for a in ACTIVATIONS}
 #: accepted spellings -> canonical name
 ALIASES = {spelling: a.name for a in ACTIVATIONS for spelling in (a.name, *a.aliases)}
+#: the accepted names, as one phrase for messages and help texts
+CHOICES = ", ".join(a.label for a in ACTIVATIONS[:-1]) + " or " + ACTIVATIONS[-1].label
+
+
+def describe(name: str) -> str:
+    """The activation as messages show it, e.g. ``"bipolar (tanh)"`` for ``"tanh"``."""
+    return get(name).label
 
 
 def canonical(name: str) -> str:
@@ -121,8 +133,8 @@ def canonical(name: str) -> str:
         raise TypeError(f"activation must be a string, got {type(name).__name__}")
     key = name.strip().lower()
     if key not in ALIASES:
-        known = ", ".join(a.label for a in ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}; expected one of {known} (aliases: {sorted(ALIASES)})")
+        others = sorted(set(ALIASES) - set(CODES) - {a.common for a in ACTIVATIONS})
+        raise ValueError(f"unknown activation {name!r}; expected {CHOICES} (also accepted: {', '.join(others)})")
     return ALIASES[key]
 
 

@@ -109,6 +109,18 @@ class CurveFitResult:
                 f"iterations={self.result.iterations}, error={self.result.error:.6g})")
 
 
+def _refuse_complex(values, fn, call: str, where: str) -> None:
+    """Raise ``TypeError`` naming ``fn`` when it returned complex numbers.
+
+    ``np.asarray(..., dtype=float64)`` would drop the imaginary part with only
+    a warning, and the fit would go on with numbers the model never meant.
+    """
+    if np.iscomplexobj(values):
+        name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        raise TypeError(f"{call} returned complex values {where} (the function {name!r}); a curve model must "
+                        f"return real numbers (take .real yourself if the imaginary part is only rounding)")
+
+
 class _Problem:
     """The model, the data and counters, checked at every evaluation."""
 
@@ -120,8 +132,7 @@ class _Problem:
         self.n_eval += 1
         with np.errstate(all="ignore"):
             f = self.model(self.x, p.copy())
-        if np.iscomplexobj(f):
-            raise TypeError(f"model(x, p) returned complex values {where}; it must return real numbers")
+        _refuse_complex(f, self.model, "model(x, p)", where)
         try:
             f = np.asarray(f, dtype=np.float64)
         except (TypeError, ValueError):
@@ -139,7 +150,9 @@ class _Problem:
         """J = ∂e/∂p, shape (n, k); ``e`` is the residual at ``p``."""
         n, k = e.shape[0], p.shape[0]
         if self.jac is not None:
-            Jf = np.asarray(self.jac(self.x, p.copy()), dtype=np.float64)
+            Jf = self.jac(self.x, p.copy())
+            _refuse_complex(Jf, self.jac, "jac(x, p)", f"at p = {p.tolist()}")
+            Jf = np.asarray(Jf, dtype=np.float64)
             if Jf.shape not in ((n, k), self.y.shape + (k,)):
                 raise ValueError(f"jac(x, p) returned shape {Jf.shape}; expected (n_points, n_params) = ({n}, {k})")
             J = -Jf.reshape(n, k) * self.w[:, None]

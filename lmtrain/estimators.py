@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import activations
-from ._validation import check_number
+from ._validation import TargetRangeWarning, check_number, check_squares, range_advice, targets_out_of_range
 from .algorithms import get_algorithm
 from .training import train
 from .network import Network, bmlp, fcc, mlp
@@ -133,12 +133,37 @@ def _check_lengths(X, y):
         raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and {len(y)}")
 
 
-def _scale(A: np.ndarray):
-    """Column means and standard deviations; a constant column gets scale 1."""
-    mean = A.mean(axis=0)
-    scale = A.std(axis=0)
+def _scale(A: np.ndarray, name: str):
+    """Column means and standard deviations; a constant column gets scale 1.
+
+    Finite data can still be too large to standardise: the mean of values
+    near 1e308, or the variance of values beyond 1e154, overflows. That is a
+    ``ValueError`` naming the column, rather than an infinite scale that
+    predicts ±inf and saves a model that cannot be loaded.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = A.mean(axis=0)
+        scale = A.std(axis=0)
+    bad = ~(np.isfinite(mean) & np.isfinite(scale))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        col = A[:, j]
+        big = float(col[np.argmax(np.abs(col))])
+        what = "mean" if not np.isfinite(mean[j]) else "standard deviation"
+        where = f"{name} column {j}" if A.shape[1] > 1 or name == "X" else name
+        raise ValueError(f"{where} cannot be standardised: its {what} overflows float64 (largest value {big:.3g}); "
+                         f"rescale it (e.g. divide it by {10.0 ** np.floor(np.log10(abs(big))):.0e})")
     scale[~(scale > 0)] = 1.0
     return mean, scale
+
+
+def _check_size(X: np.ndarray, name: str, standardize: bool):
+    """Mean and scale of the columns of ``X`` (0 and 1 without standardising), checked for overflow."""
+    if standardize:
+        return _scale(X, name)
+    why = "JᵀJ (eq. 12.23) and the neurons' sums" if name == "X" else "E = ½Σe² (eq. 12.1)"
+    check_squares(X if X.shape[1] > 1 or name == "X" else X[:, 0], name, why)
+    return np.zeros(X.shape[1]), np.ones(X.shape[1])
 
 
 def _check_hidden(hidden, topology: str) -> tuple[int, ...]:
@@ -152,6 +177,7 @@ def _check_hidden(hidden, topology: str) -> tuple[int, ...]:
             raise TypeError(f"hidden must hold integers, got {hidden!r}")
         if h < 1:
             raise ValueError(f"hidden layer sizes must be >= 1, got {hidden!r}")
+        check_number(h, "hidden", integer=True)  # 64 bits, like every count
         sizes.append(int(h))
     if topology == "fcc" and len(sizes) > 1:
         raise ValueError(
@@ -243,8 +269,11 @@ class Model:
             value = getattr(self, name)
             if value is not None:
                 value = self._vector(value, name, size, what)
-                if name.endswith("scale") and np.any(value == 0):
-                    raise ValueError(f"{name} must not contain zeros")
+                # a standard deviation: zero would divide by zero, a negative
+                # one silently mirrors the data
+                if name.endswith("scale") and not np.all(value > 0):
+                    raise ValueError(f"{name} must hold positive numbers (standard deviations), got "
+                                     f"{value[~(value > 0)][0]:g} at index {int(np.flatnonzero(~(value > 0))[0])}")
                 setattr(self, name, value)
 
     @staticmethod
@@ -415,14 +444,22 @@ class _LMEstimator:
         options = _check_options(self.options, spec.key)
         return spec.key, max_iter, goal, restarts, vf, max_fail, options
 
-    def _train(self, X: np.ndarray, D: np.ndarray, y_split=None):
+    def _train(self, X: np.ndarray, D: np.ndarray, y_split=None, target_name: str = "y"):
         """Standardised inputs ``X`` and coded targets ``D`` (P, M): set the fitted state.
 
         ``y_split`` (labels for the classifier) keeps every class on the
-        training side of a validation split when it can.
+        training side of a validation split when it can. Warns
+        (:class:`~lmtrain.TargetRangeWarning`) when ``D`` (called
+        ``target_name``) lies outside the output activation's range.
         """
         algorithm, max_iter, goal, restarts, vf, max_fail, options = self._check_training_params()
         net = self._build_network(X.shape[1], D.shape[1])
+        found = targets_out_of_range(net, D)
+        if found is not None:
+            warnings.warn(range_advice(found, target_name, f'output_activation="linear", the '
+                                                           f'{type(self).__name__} default'
+                                       if self._output_default == "linear" else 'output_activation="linear"'),
+                          TargetRangeWarning, stacklevel=3)
         rngs = _rngs(self.random_state, restarts + 1)
         Xt, Dt, validation = X, D, None
         if vf is not None:
@@ -433,9 +470,12 @@ class _LMEstimator:
         errors = np.empty(restarts)
         for r in range(restarts):
             w0 = net.init_weights(rngs[r + 1])
-            res = train(net, Xt, Dt, algorithm, w0=w0, max_iter=max_iter, goal=goal,
-                        validation=validation, max_fail=max_fail,
-                        progress=None if self.progress is None else bool(self.progress), **options)
+            with warnings.catch_warnings():
+                # said once above, for the whole data, rather than by every restart
+                warnings.simplefilter("ignore", TargetRangeWarning)
+                res = train(net, Xt, Dt, algorithm, w0=w0, max_iter=max_iter, goal=goal,
+                            validation=validation, max_fail=max_fail,
+                            progress=None if self.progress is None else bool(self.progress), **options)
             # choose on the validation error when there is one, else on training E
             Xs, Ds = (Xt, Dt) if validation is None else validation
             err = net.error(res.weights, Xs, Ds) if np.all(np.isfinite(res.weights)) else np.inf
@@ -488,7 +528,10 @@ _COMMON_DOC = """
     activation : str, default "tanh"
         Hidden neurons: "tanh"/"bipolar", "sigmoid"/"unipolar" or "linear".
     output_activation : str or None
-        Output neurons (None: the estimator's default, see above).
+        Output neurons (None: the estimator's default, see above). A tanh
+        output lies in (−1, 1) and a sigmoid one in (0, 1): ``fit`` warns
+        (:class:`lmtrain.TargetRangeWarning`) when the (standardised)
+        targets leave that range, which such a network cannot fit.
     algorithm : {"lm", "gauss_newton", "newton", "ebp"}, default "lm"
         Training rule (Table 12.1).
     max_iter : int, default 200
@@ -575,13 +618,10 @@ class LMRegressor(_LMEstimator):
         _check_lengths(X, y)
         _check_finite(y, "y")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if self.standardize:
-            x_mean, x_scale = _scale(X)
-            y_mean, y_scale = _scale(Y)
-        else:
-            x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-            y_mean, y_scale = np.zeros(Y.shape[1]), np.ones(Y.shape[1])
-        self._train((X - x_mean) / x_scale, np.ascontiguousarray((Y - y_mean) / y_scale))
+        x_mean, x_scale = _check_size(X, "X", self.standardize)
+        y_mean, y_scale = _check_size(Y, "y", self.standardize)
+        self._train((X - x_mean) / x_scale, np.ascontiguousarray((Y - y_mean) / y_scale),
+                    target_name="standardised y" if self.standardize else "y")
         self.n_features_in_ = X.shape[1]
         self.n_outputs_ = Y.shape[1]
         self.x_mean_, self.x_scale_ = x_mean, x_scale
@@ -698,10 +738,7 @@ class LMClassifier(_LMEstimator):
         else:
             D = np.full((len(y), len(classes)), low)
             D[np.arange(len(y)), idx] = high
-        if self.standardize:
-            x_mean, x_scale = _scale(X)
-        else:
-            x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        x_mean, x_scale = _check_size(X, "X", self.standardize)
         self._train((X - x_mean) / x_scale, D, y_split=idx)
         self.classes_ = classes
         self.target_codes_ = np.array([low, high])
@@ -776,7 +813,12 @@ def _check_labels(y) -> np.ndarray:
                              "expected — use LMRegressor for a continuous target")
     elif kind == "O":
         for v in y:
-            if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+            if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+                # numpy holds integers in 64 bits: a larger label cannot be coded or saved as a number
+                if not -2**63 <= v < 2**63:
+                    raise ValueError(f"y holds the class label {v}, beyond 64-bit integers; give such labels as "
+                                     f"strings (e.g. y.astype(str))")
+            elif isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
                 if not np.isfinite(v):
                     raise ValueError("y contains NaN or infinite value(s)")
                 if v != round(v):

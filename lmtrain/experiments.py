@@ -35,7 +35,7 @@ from typing import Mapping
 import numpy as np
 
 from . import algorithms, monitor
-from ._validation import as_inputs, as_targets, check_number
+from ._validation import as_float_array, as_inputs, as_targets, check_number, check_seed
 from .algorithms import get_algorithm
 from .network import Network
 from .result import StopReason, TrainingInterrupted
@@ -45,10 +45,11 @@ from .setups import SETUPS, TABLE_12_2, Setup  # noqa: F401 (named here too: the
 def trial_weights(net: Network, trials: int, seed=0) -> np.ndarray:
     """Initial weights of every trial, shape (trials, n_weights), uniform in [−1, 1].
 
-    Row i is ``net.init_weights(numpy.random.SeedSequence(seed).spawn(trials)[i])``.
+    Row i is ``net.init_weights(numpy.random.SeedSequence(seed).spawn(trials)[i])``;
+    ``seed`` is a non-negative int, a SeedSequence (not moved on) or None.
     """
     trials = check_number(trials, "trials", low=1, integer=True)
-    children = np.random.SeedSequence(seed).spawn(trials)
+    children = check_seed(seed).spawn(trials)
     return np.stack([net.init_weights(np.random.default_rng(c)) for c in children])
 
 
@@ -250,8 +251,8 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
     if w0 is None:
         W0 = trial_weights(net, trials, seed)
     else:
-        W0 = np.ascontiguousarray(np.asarray(w0, dtype=np.float64))
-        if W0.ndim != 2 or W0.shape[0] < 1 or W0.shape[1] != net.n_weights or not np.all(np.isfinite(W0)):
+        W0 = as_float_array(w0, "w0", 2)  # names w0 for strings, complex or NaN entries
+        if W0.shape[1] != net.n_weights:
             raise ValueError(f"w0 must be a finite array of shape (trials, {net.n_weights}), got {W0.shape}")
     T = W0.shape[0]
     parts = []

@@ -18,18 +18,38 @@ history, the stop reason and the options.
 
 Writing is atomic: the text goes to a temporary file in the same directory,
 which then replaces the target (``os.replace``), so a failure never leaves a
-partial file. Reading validates everything before building anything; a
-truncated, malformed, foreign or newer file raises :class:`ModelFileError`
-naming the problem, never a half-loaded model.
+partial file. That is done for regular files and new paths only, and it
+respects what is there: a symbolic link is followed and its target replaced
+(the link stays), the old file's permission bits are kept, and a character
+device or FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is written
+straight through, since it cannot be replaced; any other kind of target (a
+directory, a socket, a block device) is refused. Temporary files that a
+killed save left behind (``.name.<hex>.tmp``) are removed by the next save
+to the same path.
+
+Reading validates everything before building anything; a truncated,
+malformed, foreign or newer file raises :class:`ModelFileError` naming the
+file and the entry at fault, never a half-loaded model — and never another
+exception for bad contents (bytes that are not UTF-8, nesting deeper than
+Python's JSON reader follows, an array type of absurd size). Only regular
+files are read: a FIFO or a device is refused rather than waited on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
+import re
 import secrets
+import stat
+
+try:  # POSIX: lets a save tell a killed save's leftover from a running one's file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows refuses to delete an open file anyway
+    fcntl = None
 
 import numpy as np
 
@@ -55,26 +75,121 @@ class ModelFileError(ValueError):
 
 # ------------------------------------------------------------------ writing
 def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
+    """Write ``text`` to ``path`` (UTF-8), replacing a regular file atomically.
 
-    Either the complete new file is in place afterwards or (on any error) the
-    old one is untouched and no temporary file is left behind.
+    * A new path or a regular file: the text goes to a temporary file
+      ``.name.<hex>.tmp`` in the same directory, which then replaces the
+      target with ``os.replace``. Either the complete new file is in place
+      afterwards or (on any error) the old one is untouched and no temporary
+      file is left behind. The new file keeps the old one's permission bits.
+    * A symbolic link: its target is what gets written (by the same rules);
+      the link itself stays.
+    * A character device or a FIFO: written straight through, as a shell
+      redirection would (such a target cannot be replaced, and ``/dev/null``
+      or a named pipe are legitimate destinations).
+    * Anything else (a directory, a socket, a block device): refused with an
+      ``OSError`` (``IsADirectoryError`` for a directory) that says what it is.
+
+    Temporary files left by a save that was killed before it could clean up
+    are removed by the next save to the same path; those of a save still
+    running are left alone (each save holds a lock on its own).
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    target = os.path.realpath(path)  # a symlink (even a dangling one) is written through
     try:
-        with open(tmp, "x", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory", path)
+        raise OSError(errno.EINVAL, f"it is {_file_kind(st.st_mode)}, not a regular file; refusing to replace it",
+                      path)
+    directory, name = os.path.split(target)
+    _remove_stale_temporaries(directory, name)
+    for _ in range(3):  # a retry only if a concurrent cleaner took our file before we locked it
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
-            os.unlink(tmp)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies
+                if not _same_file(fd, tmp):
+                    os.close(fd)
+                    fd = -1
+                    continue
+            if st is not None:
+                os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="", closefd=False) as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+            return
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    raise OSError(errno.EAGAIN, "could not keep a temporary file from a concurrent cleaner", path)
+
+
+def _file_kind(mode: int) -> str:
+    for test, text in ((stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISFIFO, "a FIFO (named pipe)")):
+        if test(mode):
+            return text
+    return "not a regular file"
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Delete ``.name.<hex>.tmp`` files of saves to ``name`` that were killed mid-write.
+
+    A running save holds an exclusive lock on its temporary file, so a file
+    that can be locked here belongs to a process that died. Best effort:
+    anything unexpected leaves the file where it is.
+    """
+    if fcntl is None:
+        return
+    pattern = re.compile(r"\." + re.escape(name) + r"\.[0-9a-f]{12}\.tmp")
+    try:
+        names = [n for n in os.listdir(directory or ".") if pattern.fullmatch(n)]
+    except OSError:
+        return
+    for n in names:
+        p = os.path.join(directory, n)
+        try:
+            fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a save in progress
+            if _same_file(fd, p):
+                os.unlink(p)
         except OSError:
             pass
-        raise
+        finally:
+            os.close(fd)
 
 
 def _plain(value, where: str):
@@ -201,8 +316,12 @@ def save(obj, path, *, metadata: dict | None = None) -> None:
         line keeps the feature and target column names here); read it back
         with ``load(path, with_metadata=True)``.
 
-    The file is replaced atomically; on any error no file is written. An
-    estimator's ``random_state`` is stored only when it is None or an int.
+    A regular file is replaced atomically, keeping its permission bits; on
+    any error no file is written. A symbolic link is followed (its target is
+    replaced, the link stays); a character device or FIFO is written
+    straight through; a directory, socket or block device is refused. See
+    :func:`atomic_write_text`. An estimator's ``random_state`` is stored
+    only when it is None or an int.
     """
     text = _format(to_dict(obj, metadata)) + "\n"
     atomic_write_text(path, text)
@@ -267,6 +386,10 @@ def _type_name(types) -> str:
 def _json_type(v) -> str:
     if v is None:
         return "null"
+    if isinstance(v, dict) and set(v) == {"$float"}:
+        return f"the unknown non-finite number tag {v['$float']!r} (expected 'nan', 'inf' or '-inf')"
+    if isinstance(v, dict) and set(v) == {"$array", "dtype"}:
+        return f"an encoded array of dtype {v['dtype']!r}"
     if isinstance(v, bool):
         return "a boolean"
     if isinstance(v, (int, float)):
@@ -279,14 +402,41 @@ def _json_type(v) -> str:
 
 
 def _object_hook(d: dict):
+    # Only the known non-finite tags are decoded here; anything else (an unknown
+    # tag, a "$array") stays a dict for the readers, which know the entry's name
+    # and check an array's type and size before allocating it.
     if len(d) == 1 and "$float" in d:
         key = d["$float"]
-        if key not in _NONFINITE:
-            raise ValueError(f"unknown non-finite number tag {key!r} (expected 'nan', 'inf' or '-inf')")
-        return _NONFINITE[key]
-    if set(d) == {"$array", "dtype"}:
-        return np.array(d["$array"], dtype=np.dtype(d["dtype"]))
+        if isinstance(key, str) and key in _NONFINITE:
+            return _NONFINITE[key]
     return d
+
+
+#: array types a "$array" entry may have: the numbers lmtrain writes, never a
+#: type whose items are of arbitrary size (``V1000000000`` would allocate a
+#: gigabyte per item)
+_ARRAY_KINDS = "biuf"
+_ARRAY_MAX_ITEMSIZE = 16
+
+
+def _read_array(rd: "_Reader", v: dict, where: str) -> np.ndarray:
+    dtype = v["dtype"]
+    if not isinstance(dtype, str):
+        rd.fail(f"{where}.dtype must be a string, got {_json_type(dtype)}")
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        rd.fail(f"{where}.dtype {dtype!r} is not a numpy data type")
+    if dt.kind not in _ARRAY_KINDS or dt.itemsize > _ARRAY_MAX_ITEMSIZE:
+        rd.fail(f"{where}.dtype {dtype!r} is not a number type lmtrain writes (booleans, integers or floats "
+                f"of at most {_ARRAY_MAX_ITEMSIZE} bytes)")
+    values = v["$array"]
+    try:
+        # the values are already decoded JSON numbers: at most 16 bytes of
+        # array for each of them, less than they take as Python objects
+        return np.array(values, dtype=dt)
+    except (TypeError, ValueError, OverflowError) as exc:
+        rd.fail(f"{where}.$array cannot be read as {dt}: {exc}")
 
 
 def _read_result(rd: _Reader, d, n_weights: int) -> TrainResult:
@@ -338,6 +488,8 @@ def _read_result(rd: _Reader, d, n_weights: int) -> TrainResult:
         elif name == "options":
             if not isinstance(v, dict):
                 rd.fail(f"{where} must be an object, got {_json_type(v)}")
+        elif isinstance(v, dict) and set(v) == {"$array", "dtype"}:
+            v = _read_array(rd, v, where)
         kwargs[name] = v
     try:
         return TrainResult(**kwargs)
@@ -356,8 +508,9 @@ def _read_scaling(rd: _Reader, d, net: Network) -> dict:
         out[key] = None if d[key] is None else rd.floats(d[key], f"scaling.{key}", size)
         if out[key] is not None and not np.all(np.isfinite(out[key])):
             rd.fail(f"scaling.{key} must hold finite numbers")
-        if key.endswith("scale") and out[key] is not None and np.any(out[key] == 0):
-            rd.fail(f"scaling.{key} must not contain zeros")
+        if key.endswith("scale") and out[key] is not None and not np.all(out[key] > 0):
+            i = int(np.flatnonzero(~(out[key] > 0))[0])
+            rd.fail(f"scaling.{key}[{i}] must be positive (a standard deviation), got {float(out[key][i])!r}")
     return out
 
 
@@ -373,6 +526,10 @@ def _read_classes(rd: _Reader, d) -> np.ndarray:
         dt = np.dtype(object) if dtype == "object" else np.dtype(dtype)
         if dt.kind not in "biufUO":
             raise TypeError(f"unsupported dtype {dtype!r}")
+        # checked before np.empty: '<U1000000000' would allocate 4 GB per label
+        longest = max((len(v) for v in values if isinstance(v, str)), default=1)
+        if dt.itemsize > max(16, 4 * longest):
+            raise TypeError(f"dtype {dtype!r} is far larger than its labels need")
         classes = np.empty(len(values), dtype=dt)
         classes[:] = values
     except (TypeError, ValueError, OverflowError) as exc:
@@ -486,14 +643,16 @@ def load(path, *, with_metadata: bool = False):
     Raises
     ------
     ModelFileError
-        The file is not valid JSON (e.g. truncated), not an lmtrain model, of an
-        unsupported ``format_version``, or has a missing or mistyped entry.
+        The file is not UTF-8 text or not valid JSON (e.g. truncated), not an
+        lmtrain model, of an unsupported ``format_version``, has a missing or
+        mistyped entry, or is not a regular file (a FIFO or device is refused,
+        not waited on). The message names the file and the entry.
     OSError
-        The file cannot be opened.
+        The file cannot be opened (``FileNotFoundError``,
+        ``IsADirectoryError``, ``PermissionError``).
     """
     path = os.fspath(path)
-    with open(path, "r", encoding="utf-8") as f:
-        text = f.read()
+    text = _read_text(path)
     if not text.strip():
         raise ModelFileError(f"{path}: the file is empty")
     try:
@@ -503,7 +662,57 @@ def load(path, *, with_metadata: bool = False):
         hint = " (the file looks truncated)" if truncated else ""
         raise ModelFileError(f"{path}: not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
             from None
+    except RecursionError:
+        depth, line, col = _nesting(text)
+        raise ModelFileError(f"{path}: lists or objects nested {depth} deep (the deepest at line {line}, column "
+                             f"{col}), deeper than a model file is or Python's JSON reader can follow") from None
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: {exc}") from None
     obj, metadata = from_dict(d, path)
     return (obj, metadata) if with_metadata else obj
+
+
+def _read_text(path: str) -> str:
+    """The UTF-8 text of the regular file ``path``.
+
+    Opened without blocking, so that a FIFO is refused at once instead of
+    waiting for a writer; bytes that are not UTF-8 raise ModelFileError with
+    their position.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        raise ModelFileError(f"{path}: it is {_file_kind(mode)}, not a regular file; a model is read from the file "
+                             f"lmtrain.save wrote")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ModelFileError(f"{path}: not a model file: byte 0x{data[exc.start]:02x} at line {line}, column {col} "
+                             f"is not UTF-8 text") from None
+
+
+def _nesting(text: str) -> tuple[int, int, int]:
+    """``(depth, line, column)`` of the most deeply nested list or object in JSON ``text``."""
+    depth = best = 0
+    where = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > best:
+                best, where = depth, m.start()
+        elif c in "]}":
+            depth -= 1
+    line = text.count("\n", 0, where) + 1
+    return best, line, where - (text.rfind("\n", 0, where) + 1) + 1

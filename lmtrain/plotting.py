@@ -1,8 +1,10 @@
 """Figures: network diagrams and error curves, drawn with matplotlib.
 
 Every function draws on the ``ax`` it is given (or on a new figure when ``ax``
-is None) and returns the Axes; nothing here calls ``plt.show`` or chooses a
-backend, so the functions serve scripts (Agg), notebooks and GUIs alike.
+is None) and returns the Axes — except :func:`plot_error_curves`, which
+returns the new Figure when it made one, ready for ``savefig`` as
+:func:`lmtrain.plot_training`'s is. Nothing here calls ``plt.show`` or chooses
+a backend, so the functions serve scripts (Agg), notebooks and GUIs alike.
 
 * :func:`draw_network` — any :class:`~lmtrain.network.Network` (MLP, bridged
   MLP, fully connected cascade, any DAG) drawn from the object itself: inputs on
@@ -14,18 +16,20 @@ backend, so the functions serve scripts (Agg), notebooks and GUIs alike.
   outputs o_m = F_m,j(y_j).
 * :func:`highlight_neurons` — ring neurons on a diagram drawn by :func:`draw_network`.
 * :func:`plot_error_curves` — E = ½Σe² (eq. 12.1) against the iteration on a log
-  scale, for one run or many trials, with the error goal.
+  scale, for one run or many trials, with the error goal; a dict such as
+  :func:`lmtrain.experiments.compare` returns draws each entry in its own
+  colour, with a legend.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+
 import numpy as np
 
+from . import activations
 from .network import Network
-
-#: short text for each activation, with the gain written when it is not 1
-_ACT_TEXT = {"bipolar": "tanh", "unipolar": "sigm", "linear": "lin"}
 
 
 def _new_axes(ax, figsize):
@@ -39,15 +43,13 @@ def _new_axes(ax, figsize):
 
 def activation_label(activation: str, gain: float) -> str:
     """Short label of a neuron's activation, e.g. ``"tanh"``, or ``"tanh·0.5"`` for gain 0.5."""
-    text = _ACT_TEXT.get(activation, activation)
+    text = activations.get(activation).short
     return text if gain == 1.0 else f"{text}·{gain:g}"
 
 
 def activation_formula(activation: str, gain: float) -> str:
     """The activation as a formula of net, e.g. ``"tanh(0.5·net)"``, ``"1/(1+exp(−net))"``."""
-    k = "" if gain == 1.0 else f"{gain:g}·"
-    return {"bipolar": f"tanh({k}net)", "unipolar": f"1/(1+exp(−{k}net))",
-            "linear": f"{k}net"}.get(activation, f"{activation}({k}net)")
+    return activations.get(activation).formula(gain).replace(" ", "")
 
 
 def network_layout(net: Network) -> dict:
@@ -480,26 +482,32 @@ def _curves(data) -> list[tuple[int, np.ndarray, bool | None]]:
                     f"or a list of those; got {type(data).__name__}")
 
 
-def plot_error_curves(data, ax=None, goal: float | None = None, *, color=None, fail_color="0.6",
+def plot_error_curves(data, ax=None, goal: float | None = None, *, color=None, fail_color=None,
                       label: str | None = None, max_curves: int | None = None, alpha: float = 0.5,
                       lw: float = 1.0, log_x: bool = False):
     """Error E = ½Σe² (eq. 12.1) against iteration, log scale, one line per run.
 
     Parameters
     ----------
-    data : TrialSummary, TrainResult, History, array or list of these
+    data : TrialSummary, TrainResult, History, array, list of these, or dict
         A :class:`~lmtrain.experiments.TrialSummary` gives one curve per trial
         (its ``error_history``, preceded by the initial error at iteration 0);
         a ``TrainResult`` likewise; a ``History`` or a 1-D array of errors
         starts at iteration 1 (0 for arrays); a 2-D array is one curve per row
-        (NaN padding ignored).
+        (NaN padding ignored). A dict ``{name: data}``, such as the one
+        :func:`lmtrain.experiments.compare` returns, draws every entry in its
+        own colour (``C0``, ``C1``, … of the colour cycle) with a legend entry
+        named by its key.
     ax : matplotlib Axes, optional
+        Where to draw; by default a new figure.
     goal : float, optional
         Error goal, drawn as a dotted horizontal line.
     color : color, optional
-        Colour of the curves (of successful trials when success is known).
-    fail_color : color
-        Colour of trials that did not reach the goal.
+        Colour of the curves (of the trials that reached the goal, when that is known);
+        not used for a dict.
+    fail_color : color, optional
+        Colour of trials that did not reach the goal (default light grey; for
+        a dict, each entry's own colour, dashed).
     label : str, optional
         Legend entry for the curves (one entry, not one per trial).
     max_curves : int, optional
@@ -511,17 +519,69 @@ def plot_error_curves(data, ax=None, goal: float | None = None, *, color=None, f
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib Figure or Axes
+        The new Figure when ``ax`` is None (so that
+        ``plot_error_curves(summary, goal=0.01).savefig("curves.png")``
+        works), else the Axes drawn on.
     """
+    if isinstance(data, Mapping):
+        return _plot_named_curves(data, ax, goal, fail_color=fail_color, max_curves=max_curves, alpha=alpha,
+                                  lw=lw, log_x=log_x)
+    made = ax is None
+    ax = _draw_error_curves(data, ax, goal, color=color, fail_color="0.6" if fail_color is None else fail_color,
+                            label=label, max_curves=max_curves, alpha=alpha, lw=lw, log_x=log_x)
+    return ax.figure if made else ax
+
+
+def _plot_named_curves(data: Mapping, ax, goal, *, fail_color, max_curves, alpha, lw, log_x):
+    """:func:`plot_error_curves` for ``{name: data}``: one colour and legend entry per name."""
+    if not data:
+        raise ValueError("data is an empty dict: nothing to plot")
+    for key in data:
+        if not isinstance(key, str):
+            raise TypeError(f"the keys of data name the curves in the legend and must be strings, got {key!r}")
+    goal = _check_goal(goal)
+    for key, item in data.items():  # every entry checked before anything is drawn
+        if isinstance(item, Mapping):
+            raise TypeError(f"data[{key!r}] is a dict; give the dict of summaries itself, not one nested in another")
+        try:
+            _curves(item)
+        except TypeError as exc:
+            raise TypeError(f"data[{key!r}]: {exc}") from None
+    made = ax is None
+    ax = _new_axes(ax, (6.4, 4.0))
+    for k, (key, item) in enumerate(data.items()):
+        c = f"C{k % 10}"
+        _draw_error_curves(item, ax, None, color=c, fail_color=c if fail_color is None else fail_color,
+                           fail_ls="--" if fail_color is None else "-", label=key, max_curves=max_curves,
+                           alpha=alpha, lw=lw, log_x=log_x)
+    if goal is not None:
+        _goal_line(ax, goal)
+    ax.legend(fontsize=8)
+    return ax.figure if made else ax
+
+
+def _check_goal(goal):
+    if goal is None:
+        return None
+    goal = float(goal)
+    if not goal > 0 or not math.isfinite(goal):
+        raise ValueError(f"goal must be a finite number > 0 for a log-scale plot, got {goal}")
+    return goal
+
+
+def _goal_line(ax, goal):
+    ax.axhline(goal, color="k", ls=":", lw=1.2, label=f"goal {goal:g}")
+
+
+def _draw_error_curves(data, ax, goal, *, color, fail_color, fail_ls="-", label, max_curves, alpha, lw, log_x):
+    """The curves of one ``data`` on ``ax`` (a new one when None); returns the Axes."""
     curves = _curves(data)
     if max_curves is not None:
         if isinstance(max_curves, bool) or not isinstance(max_curves, (int, np.integer)) or max_curves < 1:
             raise ValueError(f"max_curves must be a positive integer, got {max_curves!r}")
         curves = curves[:max_curves]
-    if goal is not None:
-        goal = float(goal)
-        if not goal > 0 or not math.isfinite(goal):
-            raise ValueError(f"goal must be a finite number > 0 for a log-scale plot, got {goal}")
+    goal = _check_goal(goal)
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     ax = _new_axes(ax, (6.4, 4.0))
@@ -544,9 +604,10 @@ def plot_error_curves(data, ax=None, goal: float | None = None, *, color=None, f
             lab, labelled_ok = label, True
         elif label is not None and failed and not labelled_fail:
             lab, labelled_fail = f"{label} (goal not reached)", True
-        ax.plot(it, y, color=fail_color if failed else color, alpha=alpha, lw=lw, label=lab)
+        ax.plot(it, y, color=fail_color if failed else color, ls=fail_ls if failed else "-", alpha=alpha, lw=lw,
+                label=lab)
     if goal is not None:
-        ax.axhline(goal, color="k", ls=":", lw=1.2, label=f"goal {goal:g}")
+        _goal_line(ax, goal)
     ax.set_yscale("log")
     if log_x:
         ax.set_xscale("log")

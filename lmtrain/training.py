@@ -11,11 +11,13 @@ import warnings
 from typing import Callable
 
 from . import _clock, algorithms
-from ._validation import as_inputs, as_targets, as_weights, check_number
+from ._validation import as_inputs, as_targets, as_weights, check_number, warn_targets_out_of_range
 from .algorithms import IterationRecord, get_algorithm
 from .monitor import ProgressLine
 from .network import Network
-from .result import TrainResult
+from .result import StopReason, TrainResult
+
+_GOAL = StopReason.GOAL
 
 __all__ = ["train"]
 
@@ -82,6 +84,14 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
         ``success`` is True when training converged (the goal, or a vanished
         gradient or step); ``reached_goal`` when it stopped at the goal.
 
+    Warns
+    -----
+    lmtrain.TargetRangeWarning
+        When the run ends short of its goal and ``D`` holds values its output
+        neurons cannot reach: beyond ±1 for tanh ("bipolar"), outside [0, 1]
+        for the sigmoid ("unipolar"). Regression wants
+        ``output_activation="linear"``.
+
     Raises
     ------
     lmtrain.TrainingInterrupted
@@ -91,11 +101,13 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     if callback is None and validation is None and kernels == "fast" and (progress is None or progress is False) \
             and type(max_fail) is int and max_fail >= 1:
         fast = algorithms.train_fast(net, algorithm, options, X, D, w0, seed)
-        if isinstance(fast, TrainResult):
+        if fast is not None:
+            if not isinstance(fast, TrainResult):  # a long run: it goes on in slices, with the automatic progress line
+                line = ProgressLine.automatic(fast.t_start) if progress is None else None
+                fast = algorithms.train(net, fast.spec, fast.o, X, D, fast.w, progress=line, resume=fast)
+            if fast.stop_reason is not _GOAL:  # only a run short of its goal pays for the check
+                warn_targets_out_of_range(net, D)
             return fast
-        if fast is not None:  # a long run: it goes on in slices, with the automatic progress line
-            line = ProgressLine.automatic(fast.t_start) if progress is None else None
-            return algorithms.train(net, fast.spec, fast.o, X, D, fast.w, progress=line, resume=fast)
     spec = get_algorithm(algorithm)
     if not isinstance(net, Network):
         raise TypeError(f"net must be a lmtrain Network, got {type(net).__name__}")
@@ -117,6 +129,9 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     if o["max_time"] < float("inf") and _clock.ticks_per_second() <= 0.0:
         warnings.warn("max_time cannot be enforced here: this machine has no cycle counter that compiled "
                       "code can read", RuntimeWarning, stacklevel=2)
-    return algorithms.train(net, spec, o, X, D, w, callback=callback, validation=validation, max_fail=max_fail,
-                            progress=ProgressLine.from_option(progress), kernels=kernels)
+    r = algorithms.train(net, spec, o, X, D, w, callback=callback, validation=validation, max_fail=max_fail,
+                         progress=ProgressLine.from_option(progress), kernels=kernels)
+    if r.stop_reason is not _GOAL:
+        warn_targets_out_of_range(net, D)
+    return r
 

@@ -5,8 +5,9 @@ Each command lives in its own module of this package exposing
 runs it; the modules import only :mod:`._common` from here, so this package
 imports them and never the other way round. Bad user input raises
 :class:`UsageError` (or ``ValueError``/``TypeError``/``OSError`` from our
-validation), reported as one line on stderr with exit status 2 — never a
-traceback.
+validation, or an ``OverflowError`` from a number too large), reported as one
+line on stderr with exit status 2 — never a traceback. With no command the
+help is printed (exit 0).
 """
 
 from __future__ import annotations
@@ -33,8 +34,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lmtrain", description="Levenberg–Marquardt training for neural networks")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command", parser_class=_Parser)
+    from .. import __version__
+
+    parser = _Parser(
+        prog="lmtrain",
+        description="Levenberg–Marquardt training for small neural networks (Yu and Wilamowski, 2011): "
+                    "reproduce the chapter, compare training rules, fit a network to a CSV table and predict.",
+        epilog="Run 'lmtrain COMMAND -h' for the options of a command. The first run compiles the Numba "
+               "kernels (tens of seconds, once); later runs load them from the cache.")
+    parser.add_argument("--version", action="version", version=f"lmtrain {__version__}",
+                        help="print the version of lmtrain and exit")
+    # not required: a bare 'lmtrain' prints the help (exit 0) instead of a usage error
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                                title="commands")
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
@@ -43,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:
@@ -50,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # command-line tools do, and keep the exit-time flush from complaining
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, ValueError, TypeError, OSError) as exc:
+    except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:
         print(f"lmtrain: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

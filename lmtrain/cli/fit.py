@@ -15,12 +15,50 @@ them again in another table. Output files are written whole or not at all.
 
 from __future__ import annotations
 
+import argparse
 import os
+import stat
 import sys
 
 import numpy as np
 
-from ._common import UsageError, _names, columns, read_table
+from ._common import UsageError, _is_number, _names, columns, read_table
+
+
+def labels(path: str, header, data, name: str) -> np.ndarray:
+    """The class labels of column ``name``: integers when every cell is one, else the text of the cells.
+
+    As :class:`~lmtrain.estimators.LMClassifier` takes any labels, a column
+    of words ("cat", "dog") is as good as one of integers; numbers that are
+    not integers are passed on as floats, which the classifier refuses as a
+    continuous target. An empty cell is an error: every row needs a label.
+    """
+    if name not in header:
+        raise UsageError(f"{path} has no column {name!r}; its columns are {_names(header)}")
+    j = header.index(name)
+    cells = [(line, row[j].strip()) for line, row in data]
+    for line, cell in cells:
+        if not cell:
+            raise UsageError(f"{path}, line {line}, column {name!r}: an empty cell; every row needs a class label")
+    if not all(_is_number(c) for _, c in cells):
+        return np.array([c for _, c in cells])
+    y = columns(path, header, data, [name])[:, 0]
+    if not np.all(y == np.round(y)):
+        return y
+    for line, cell in cells:
+        # the int64 labels numpy keeps (and the model file stores) end at 2**63
+        if abs(float(cell)) >= 2.0**63:
+            raise UsageError(f"{path}, line {line}, column {name!r}: the label {cell} does not fit a 64-bit "
+                             f"integer; write such labels as text (e.g. 'c{cell}')")
+    return np.array([int(float(c)) if not _is_int(c) else int(c) for _, c in cells], dtype=np.int64)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 # -------------------------------------------------------------------- output
@@ -37,11 +75,19 @@ def _write_output(text: str, out) -> None:
 
 
 def _check_writable(out: str) -> None:
-    directory = os.path.dirname(os.path.abspath(out))
+    """Refuse, before any work, a path the output could not be written to (see :func:`lmtrain.io.atomic_write_text`)."""
+    target = os.path.realpath(out)
+    directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {out}: the directory {directory} does not exist")
-    if os.path.isdir(out):
+    if os.path.isdir(target):
         raise UsageError(f"cannot write {out}: it is a directory")
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return  # a new file
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        raise UsageError(f"cannot write {out}: it is neither a regular file, a character device nor a FIFO")
 
 
 def _fmt(v) -> str:
@@ -74,9 +120,10 @@ def _train(args) -> int:
     if not features:
         raise UsageError(f"{args.data} has no column besides the target {args.target!r} to use as input")
     X = columns(args.data, header, data, features)
-    y = columns(args.data, header, data, [args.target])[:, 0]
-    if args.classify and np.all(y == np.round(y)):
-        y = y.astype(np.int64)
+    if args.classify:
+        y = labels(args.data, header, data, args.target)
+    else:
+        y = columns(args.data, header, data, [args.target])[:, 0]
     cls = LMClassifier if args.classify else LMRegressor
     hidden = tuple(args.hidden)
     est = cls(hidden=hidden, topology=args.topology, activation=args.activation, algorithm=args.algorithm,
@@ -126,8 +173,6 @@ def _predict(args) -> int:
         raise UsageError(f"{args.model}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{args.model} is a directory, not a model file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{args.model} is not a model file (not UTF-8 text)") from None
     except OSError as exc:
         raise UsageError(f"cannot read {args.model}: {exc.strerror or exc}") from None
     header, data = read_table(args.data)
@@ -172,37 +217,76 @@ def _csv_cell(text: str) -> str:
 
 
 # ------------------------------------------------------------------ register
+def _int64(text: str) -> int:
+    """argparse type: an integer that fits in 64 bits, as the compiled code holds it.
+
+    Ranges (``--max-iter`` at least 1, ...) are checked by the estimator,
+    whose message names the parameter.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer value: {text!r}") from None
+    if not -2**63 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between -2**63 and 2**63 - 1 (a 64-bit integer), got {text}")
+    return value
+
+
+def _activation(text: str) -> str:
+    """argparse type: an activation by any of its names (tanh, sigmoid, ...)."""
+    from .. import activations
+
+    try:
+        return activations.canonical(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(sub) -> None:
+    from .. import activations
     from ..algorithms import ALGORITHMS
     from ..estimators import TOPOLOGIES
 
     p = sub.add_parser("train", help="train a network on a CSV table and save it",
                        description="Train a network on the columns of a CSV table (header row required) and "
-                                   "save the fitted model as JSON.")
-    p.add_argument("data", help="CSV file with a header row")
+                                   "save the fitted model as JSON. The output neuron is linear for regression; "
+                                   "with --classify the labels are coded for a bipolar (tanh) output.")
+    p.add_argument("data", help="CSV file with a header row naming the columns")
     p.add_argument("--target", metavar="COLUMN", help="the column to predict (required)")
     p.add_argument("--features", nargs="+", metavar="COLUMN", help="input columns (default: all but the target)")
-    p.add_argument("--out", metavar="MODEL.json", help="where to save the model (required)")
-    p.add_argument("--classify", action="store_true", help="the target holds class labels (default: regression)")
-    p.add_argument("--hidden", nargs="+", type=int, default=[10], metavar="N",
+    p.add_argument("--out", metavar="MODEL.json", help="where to save the model (required); a symbolic link is "
+                                                        "followed, a device or FIFO written through")
+    p.add_argument("--classify", action="store_true",
+                   help="the target holds class labels, integers or text (default: regression)")
+    p.add_argument("--hidden", nargs="+", type=_int64, default=[10], metavar="N",
                    help="neurons per hidden layer (default 10); for --topology fcc one number")
-    p.add_argument("--topology", choices=TOPOLOGIES, default="mlp", help="network topology (default mlp)")
-    p.add_argument("--activation", default="tanh", help="hidden activation: tanh, sigmoid or linear (default tanh)")
-    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="lm", help="training rule (default lm)")
-    p.add_argument("--max-iter", type=int, default=200, help="iterations per restart (default 200)")
-    p.add_argument("--goal", type=float, default=0.0, help="stop when E <= goal (default 0)")
-    p.add_argument("--restarts", type=int, default=1, help="random restarts, the best is kept (default 1)")
+    p.add_argument("--topology", choices=TOPOLOGIES, default="mlp",
+                   help="mlp (layers), bmlp (bridged: every neuron also sees the inputs) or fcc (fully "
+                        "connected cascade) (default mlp)")
+    p.add_argument("--activation", type=_activation, default="bipolar", metavar="NAME",
+                   help=f"activation of the hidden neurons: {activations.CHOICES} (default bipolar (tanh))")
+    p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="lm",
+                   help="training rule of Table 12.1 (default lm)")
+    p.add_argument("--max-iter", type=_int64, default=200, metavar="N", help="iterations per restart (default 200)")
+    p.add_argument("--goal", type=float, default=0.0, metavar="E",
+                   help="stop when E = ½Σe² on the standardised (or coded) targets is <= E (default 0)")
+    p.add_argument("--restarts", type=_int64, default=1, metavar="N",
+                   help="random restarts, the one with the lowest error is kept (default 1)")
     p.add_argument("--validation", type=float, metavar="FRACTION",
-                   help="hold out this fraction of the rows for early stopping")
-    p.add_argument("--max-fail", type=int, default=6,
-                   help="iterations without a new best validation error before stopping (default 6)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
+                   help="hold out this fraction of the rows for early stopping (default: none)")
+    p.add_argument("--max-fail", type=_int64, default=6, metavar="N",
+                   help="with --validation: iterations without a new best validation error before stopping "
+                        "(default 6)")
+    p.add_argument("--seed", type=_int64, default=0, metavar="N",
+                   help="seed of the initial weights and the validation split (default 0: runs repeat exactly)")
     p.set_defaults(func=_train)
 
     q = sub.add_parser("predict", help="predict with a saved model",
                        description="Predict the rows of a CSV table with a model saved by 'lmtrain train' "
-                                   "(or lmtrain.save); writes CSV.")
+                                   "(or lmtrain.save); writes CSV: the prediction (for a classifier the label "
+                                   "and one p_<label> score column per class).")
     q.add_argument("model", help="model file written by 'lmtrain train' or lmtrain.save")
     q.add_argument("data", help="CSV file with a header row holding the model's input columns")
-    q.add_argument("--out", metavar="FILE.csv", help="where to write the predictions (default: standard output)")
+    q.add_argument("--out", metavar="FILE.csv", help="where to write the predictions (default: standard output); "
+                                                      "a symbolic link is followed, a device or FIFO written through")
     q.set_defaults(func=_predict)

@@ -52,6 +52,18 @@ def finite2(a):
 
 
 @njit(cache=True)
+def squares_finite(a):
+    """True when the squares of ``a`` sum to a finite number: no NaN or inf, and
+    no data whose E = ½Σe² or JᵀJ would overflow (as strict as
+    :func:`lmtrain._validation.check_squares`, which names the column, or stricter)."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            s += a[i, j] * a[i, j]
+    return math.isfinite(s)
+
+
+@njit(cache=True)
 def topology(tint, tgain):
     """The :class:`~lmtrain.network.Topology` from :func:`flat_topology`'s arrays (slices of one array)."""
     nn = tint[1]
@@ -199,10 +211,11 @@ def run_many(code, W0, data, net, opts, span, out, flags):
     ``data = (X, D, transposed)``: patterns (P, n_in) and targets (P, M), or
     their transposes; ``net = (tint, tgain)`` (:func:`flat_topology`);
     ``opts`` the options record; ``flags`` the Ctrl-C flag. Returns status
-    :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf.
+    :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf, or
+    the squares of X or D sum past float64's range.
     """
     X, D, transposed = data
-    if not (finite2(X) and finite2(D) and finite2(W0)):
+    if not (squares_finite(X) and squares_finite(D) and finite2(W0)):
         return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(W0.shape[1])
     topo = topology(net[0], net[1])
     XT, DT = patterns(X, D, transposed)
