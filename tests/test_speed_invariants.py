@@ -24,7 +24,7 @@ import pytest
 
 import lmtrain as lm
 from lmtrain.algorithms import GAUSS_NEWTON, LM, records
-from lmtrain.algorithms._fast import blas, blocked, pairs, simd
+from lmtrain.algorithms._fast import blas, block_sizes, blocked, pairs, simd
 from lmtrain.algorithms._fast import forward as fast_forward
 from lmtrain.algorithms._fast import gram as fast_gram
 from lmtrain.algorithms._fast import trials as _batch
@@ -697,7 +697,7 @@ def test_blocked_path_uses_one_blas_library(name, monkeypatch):
                                                      np.random.default_rng(2).normal(size=(P, 1)))
     w0 = net.init_weights(5)
     ref = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
-    monkeypatch.setattr(blocked, "BLOCK_ENTRIES", P // 3 * net.n_weights)  # several blocks
+    monkeypatch.setattr(block_sizes, "BLOCK_ENTRIES", P // 3 * net.n_weights)  # several blocks
     monkeypatch.setattr(blocked, "np", _NoNumpyBlas())
     monkeypatch.setattr(blas, "np", _NoNumpyBlas())
     r = lm.train(net, X, D, w0=w0, max_iter=3, jacobian="blocks")
@@ -759,7 +759,7 @@ def test_a_try_above_the_current_error_stops_its_forward_passes(monkeypatch):
     X2, D2 = _regression(3000, seed=6)
     net2 = lm.mlp([2, 8, 8, 1], activation="bipolar", output_activation="linear")
     w0 = net2.init_weights(2)
-    monkeypatch.setattr(blocked, "BLOCK_ENTRIES", 300 * net2.n_weights)
+    monkeypatch.setattr(block_sizes, "BLOCK_ENTRIES", 300 * net2.n_weights)
     runs = {}
     for how in ("cut", "whole"):
         if how == "whole":
@@ -807,7 +807,7 @@ def test_blocked_workspace_is_kept_for_the_next_call(monkeypatch):
     blocked.give_back(a)
     other = topo._replace(in_idx=topo.in_idx[::-1].copy())  # the same sizes, other connections: another plan
     assert blocked.take_workspace(XT, DT, other, net.n_nodes, net.n_weights) is not a
-    changes = [lambda: monkeypatch.setattr(blocked, "BLOCK_ENTRIES", 50 * net.n_weights)]
+    changes = [lambda: monkeypatch.setattr(block_sizes, "BLOCK_ENTRIES", 50 * net.n_weights)]
     if blas.scipy_routines() is not None:  # another library for the products
         changes.append(lambda: monkeypatch.setattr(blas, "USE_SCIPY", False))
     for change in changes:
