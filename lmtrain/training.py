@@ -61,8 +61,14 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
     kernels : {"fast", "plain"}
         ``"fast"`` (default): the compiled speed twins. ``"plain"``: the plain
         kernels of :mod:`lmtrain.kernels`, the chapter's computation as written
-        (Fig. 12.4, one pattern at a time, Q and g without storing J): the same
-        iterations and stop reasons, weights equal to rounding, more slowly.
+        (Fig. 12.4, one pattern at a time, Q and g without storing J), more
+        slowly. Without tanh neurons the two give identical runs, bit for bit;
+        with them the twins' vectorised tanh may differ from ``math.tanh`` by
+        a few units in the last place, which runs usually carry to the end
+        within 1e-10 but which can grow where the arithmetic magnifies it:
+        saturated neurons (their slope 1 − y² is a difference of nearly equal
+        numbers) with μ tiny, nearly singular Gauss–Newton systems, long
+        chaotic EBP runs (see ``docs/performance.md``).
     **options
         Stopping rules for every algorithm: ``goal`` (stop when the error is
         at most goal; default None: a perfect fit, E ≤ 10⁻¹⁶·½Σd²), ``error``

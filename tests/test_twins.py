@@ -612,7 +612,8 @@ def test_blocked_workspace_vs_quasi_hessian(prob, block, use_scipy):
     """``_fast.blocked.Workspace``: ``accumulate(w)`` (``ws.gram()``, ``ws.g``), ``error`` and ``solve``
     against ``kernels.quasi_hessian`` (or JJᵀ by ``kernels.gram`` when P·M < N), ``kernels.error`` and
     ``kernels.damped_step``, for drawn block sizes (a short last block whenever B does not divide P),
-    with scipy's BLAS or NumPy's. Q and g to the rounding bound of sums in any order, |ΔQ_ij| ≤ c·R·ε·Σ_r|J_ri·J_rj|."""
+    with scipy's BLAS or NumPy's. Q and g to the rounding bound of sums in any order,
+    |ΔQ_ij| ≤ c·(R + N)·ε·Σ_r|J_ri·J_rj|."""
     net, w, X, D = problem_arrays(prob)
     _blocked_check(net, w, X, D, block, True, use_scipy)
 
@@ -671,8 +672,9 @@ def test_training_without_bipolar_is_bit_for_bit(prob, key, max_iter, alpha):
 
     Every algorithm (LM, Gauss–Newton, Newton with and without ``indefinite="step"``,
     EBP), any length up to 150 iterations: iterations, stop reason, weights,
-    E and the whole history. The callback path (the compiled loop one
-    iteration per call) equals the one-call path on both kernels.
+    E and the whole history. The callback path (the loop one iteration per
+    call) equals the one-call path on both kernels (the default's one call is
+    ``run_many``; on the plain kernels the loop runs interpreted, the kernels compiled).
     """
     net, w0, X, D = problem_arrays(prob)
     net = without_bipolar(net)
@@ -808,8 +810,8 @@ def test_training_plain_equals_fast(family, key, seed, iterations, stop):
     Same iterations and stop reason (the ones recorded in the table), weights
     equal to 1e-10 relative to max(1, max|w|), and E after every iteration to
     1e-10 relative to max(1, E).
-    The callback path (``callback=lambda r: None``, the compiled loop one
-    iteration per call) equals the one-call path bit for bit on both kernels.
+    The callback path (``callback=lambda r: None``, the loop one iteration per
+    call) equals the one-call path bit for bit on both kernels.
     """
     net, X, D, w0, options = make_problem(family, seed)
     algorithm, extra = ALGORITHMS[key]
@@ -1064,8 +1066,9 @@ _INTERPRETED_CASES = [("lm", "lm", {}), ("gauss_newton", "gauss_newton", {}),
 
 @pytest.mark.interpreted
 def test_plain_kernels_interpreted_equal_compiled():
-    """``lm.train(kernels="plain", max_iter=3)`` with ``NUMBA_DISABLE_JIT=1`` (the loop a debugger steps through)
-    against the same run compiled: iterations, stop reason, weights and errors to 1e-12 (parity-3, MLP 3-3-1)."""
+    """``lm.train(kernels="plain", max_iter=3)`` with ``NUMBA_DISABLE_JIT=1`` (every line a debugger can step
+    through, the plain kernels included) against the same run with the kernels compiled: iterations, stop
+    reason, weights and errors to 1e-12, for LM, Gauss–Newton, Newton and EBP (parity-3, MLP 3-3-1)."""
     root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

@@ -6,7 +6,8 @@ executed is decided here:
 
 * **kernels** — ``"fast"`` (default): the compiled twins of :mod:`._fast`;
   ``"plain"``: the plain kernels of :mod:`lmtrain.kernels`, the chapter's
-  computation as written (same iterations, weights equal to rounding);
+  computation as written (identical runs without tanh neurons; with them,
+  equal to the last few bits of tanh, see :func:`lmtrain.train`);
 * **path** — LM and Gauss–Newton on large problems take the blocked path
   (:mod:`._fast.blocked`), chosen by ``jacobian="auto"`` at the measured crossover;
 * **one call or slices** — a run nobody watches is one compiled call; a

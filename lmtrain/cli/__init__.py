@@ -68,9 +68,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError, TypeError, OSError, OverflowError) as exc:
         print(f"lmtrain: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lmtrain: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"lmtrain: interrupted{_finished_so_far(exc)}", file=sys.stderr)
         return 130
+
+
+def _finished_so_far(exc: KeyboardInterrupt) -> str:
+    """What an interrupted run had done, from the result a :class:`~lmtrain.TrainingInterrupted` carries."""
+    result = getattr(exc, "result", None)
+    trials = getattr(result, "trials", None)
+    if isinstance(trials, int):
+        return f" ({trials} trial{'s' if trials != 1 else ''} had finished)"
+    iterations = getattr(result, "iterations", None)
+    if isinstance(iterations, int):
+        return f" after {iterations} iteration{'s' if iterations != 1 else ''}"
+    return ""
 
 
 if __name__ == "__main__":
