@@ -34,9 +34,11 @@ from ._common import UsageError
 DEFAULT_ALGORITHMS = ["ebp:alpha=1", "newton", "gauss_newton", "lm"]
 #: defaults of the options a named set-up fixes (None in the parser, so that we see what was given)
 DEFAULTS = {"sizes": [3, 3, 1], "topology": "mlp", "activation": "bipolar", "gain": 0.5, "encoding": "bipolar",
-            "algorithm": DEFAULT_ALGORITHMS, "goal": 0.01, "max_iter": None}
+            "algorithm": DEFAULT_ALGORITHMS, "goal": 0.01, "error": "E", "max_iter": None}
 #: iterations of error history kept per trial for the plot (trials × this × 8 bytes)
 PLOT_HISTORY = 20_000
+#: how the title names each unit of the goal
+_GOAL_NAME = {"E": "E", "sse": "SSE", "mse": "MSE"}
 CSV_COLUMNS = ["label", "algorithm", "options", "trials", "reached_goal", "mean_iterations", "mean_time_ms",
                "stops"]
 
@@ -99,10 +101,10 @@ def _fmt(v, spec: str) -> str:
 def table_text(rows: list[dict]) -> str:
     """The comparison as a plain-text table."""
     width = max(9, *(len(r["label"]) for r in rows)) + 2
-    head = f"{'rule':<{width}}{'success':>9}{'iterations':>12}{'ms/trial':>10}  stops"
+    head = f"{'rule':<{width}}{'reached goal':>13}{'iterations':>12}{'ms/trial':>10}  stops"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['label']:<{width}}{_fmt(100 * r['reached_goal'], '.0f'):>8}%"
+        lines.append(f"{r['label']:<{width}}{_fmt(100 * r['reached_goal'], '.0f'):>12}%"
                      f"{_fmt(r['mean_iterations'], '.2f'):>12}{_fmt(r['mean_time_ms'], '.3f'):>10}  {r['stops']}")
     return "\n".join(lines) + "\n"
 
@@ -119,7 +121,7 @@ def csv_text(rows: list[dict]) -> str:
 def plot(results: dict, goal: float, title: str, history: int | None = None):
     """A matplotlib Figure: the error curves of every entry, one panel each (no pyplot).
 
-    Each panel's title names its entry, its success rate and how its trials
+    Each panel's title names its entry, how many of its trials reached the goal and how its trials
     stopped (a trial that stopped at once has no curve to draw); curves
     longer than ``history`` iterations show their first ``history``.
     """
@@ -168,7 +170,7 @@ def _apply_setup(args):
     args.sizes = list(setup.sizes)
     args.topology, args.activation, args.gain, args.encoding = (setup.topology, setup.activation, setup.gain,
                                                                 setup.encoding)
-    args.goal = setup.goal
+    args.goal, args.error = setup.goal, "E"
     return setup
 
 
@@ -201,7 +203,7 @@ def _run(args) -> int:
         _image_format(args.plot)
     net = setup.network() if setup is not None else _network(args)
     X, D = setup.data() if setup is not None else datasets.parity(args.sizes[0], args.encoding)
-    common = {"goal": args.goal}
+    common = {"goal": args.goal, "error": args.error}
     if args.max_iter is not None:
         common["max_iter"] = args.max_iter
     resolved = {}
@@ -214,7 +216,7 @@ def _run(args) -> int:
     history = 1000 if args.plot is None else min(max(o["max_iter"] for o in resolved.values()), PLOT_HISTORY)
     title = (f"parity-{args.sizes[0]} ({args.encoding}), {args.topology} "
              f"{'-'.join(map(str, args.sizes))} ({net.n_weights} weights, {args.activation}, gain {args.gain:g}), "
-             f"goal E <= {args.goal:g}, {args.trials} trials, seed {args.seed}")
+             f"goal {_GOAL_NAME[args.error]} <= {args.goal:g}, {args.trials} trials, seed {args.seed}")
     if setup is not None:
         title = f"set-up {setup.name} (Table 12.2): " + title
     print(title)
@@ -227,7 +229,9 @@ def _run(args) -> int:
         atomic_write_text(args.csv, csv_text(rows))
         print(f"wrote {args.csv}")
     if args.plot is not None:
-        fig = plot(results, args.goal, title.replace("<=", "≤"), history)
+        # the curves are of E: the goal line too
+        goal_E = {"E": args.goal, "sse": args.goal / 2, "mse": args.goal * D.size / 2}[args.error]
+        fig = plot(results, goal_E, title.replace("<=", "≤"), history)
         _save_figure(fig, args.plot)
         print(f"wrote {args.plot}")
     return 0
@@ -267,7 +271,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "compare", help="compare training rules on parity-N from the same seeded weights (table, CSV, plot)",
         description="Train parity-N with several rules from the same seeded initial weights and compare "
-                    "success rate, iterations and time; optionally write the table as CSV and plot the "
+                    "how often each reached the goal, iterations and time; optionally write the table as CSV and plot the "
                     "error curves. The defaults are a plain comparison, not the chapter's set-up: "
                     "--setup table-12-2 runs the four rows of Table 12.2 as lmtrain reproduces them.")
     p.add_argument("--setup", choices=sorted(SETUPS),
@@ -288,7 +292,9 @@ def register(sub) -> None:
                         "(default: " + " ".join(DEFAULT_ALGORITHMS) + ", each with lmtrain's default options)")
     p.add_argument("--trials", type=int, default=100, help="trials per rule (default 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
-    p.add_argument("--goal", type=float, default=None, help="stop when E = ½Σe² <= goal (default 0.01)")
+    p.add_argument("--goal", type=float, default=None, help="stop when the error is <= goal (default 0.01)")
+    p.add_argument("--error", choices=["E", "sse", "mse"], default=None,
+                   help="the units of --goal: E = ½Σe² (eq. 12.1, default), sse = Σe², mse = Σe²/(P·M)")
     p.add_argument("--max-iter", type=int, default=None,
                    help="iteration cap for every rule (default: each rule's own; an entry's max_iter wins)")
     p.add_argument("--plot", metavar="FILE", help="draw the error curves (png, pdf, svg, ...)")

@@ -128,6 +128,7 @@ def _train(args) -> int:
     hidden = tuple(args.hidden)
     est = cls(hidden=hidden, topology=args.topology, activation=args.activation, algorithm=args.algorithm,
               max_iter=args.max_iter, goal=args.goal, restarts=args.restarts, validation_fraction=args.validation,
+              options=None if args.error == "E" else {"error": args.error},
               max_fail=args.max_fail, random_state=args.seed, progress=None)
     est.fit(X, y)
     r = est.result_
@@ -148,7 +149,7 @@ def _train(args) -> int:
           f"algorithm {r.algorithm}, {args.restarts} restart(s), seed {args.seed}")
     print(f"stopped after {r.iterations} iterations: {r.message}")
     scaled = "standardised targets" if not args.classify else "coded targets"
-    line = f"final error E = {r.error:.6g} (on {scaled})"
+    line = f"final error E = {r.error:.6g}, SSE = {r.sse:.6g}, MSE = {r.mse:.6g} (on {scaled})"
     if est.validation_error_ is not None:
         line += f", validation E = {est.validation_error_:.6g}"
     print(line)
@@ -268,8 +269,10 @@ def register(sub) -> None:
     p.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="lm",
                    help="training rule of Table 12.1 (default lm)")
     p.add_argument("--max-iter", type=_int64, default=200, metavar="N", help="iterations per restart (default 200)")
-    p.add_argument("--goal", type=float, default=0.0, metavar="E",
-                   help="stop when E = ½Σe² on the standardised (or coded) targets is <= E (default 0)")
+    p.add_argument("--goal", type=float, default=0.0, metavar="GOAL",
+                   help="stop when the error on the standardised (or coded) targets is <= GOAL (default 0)")
+    p.add_argument("--error", choices=["E", "sse", "mse"], default="E",
+                   help="the units of --goal: E = ½Σe² (eq. 12.1, default), sse = Σe², mse = Σe²/(P·M)")
     p.add_argument("--restarts", type=_int64, default=1, metavar="N",
                    help="random restarts, the one with the lowest error is kept (default 1)")
     p.add_argument("--validation", type=float, metavar="FRACTION",
