@@ -181,3 +181,16 @@ def test_interpreted_and_compiled_agree_where_exp_would_overflow():
     for key in compiled:
         assert interpreted[key] == compiled[key], key
     assert compiled["unipolar forward 0.0 1000.0"][0] == [0.0]  # the case: f(−1000) = 0, no error
+
+
+# ------------------------------------------------------------ messages name what the user set
+def test_mu_beyond_its_default_ceiling_names_mu_not_mu_max():
+    X, D = lm.datasets.parity(3)
+    net = lm.mlp([3, 3, 1])
+    with pytest.raises(ValueError, match=r"^mu must be at most mu_max \(1e\+10, its default\), got 1e\+300; "
+                                         r"set mu_max too"):
+        lm.train(net, X, D, mu=1e300)
+    with pytest.raises(ValueError, match=r"^mu must be at most mu_max \(0.5\), got 1"):  # both set: either name is right
+        lm.train(net, X, D, mu=1.0, mu_max=0.5)
+    r = lm.train(net, X, D, mu=1e300, mu_max=1e301, max_iter=2)  # both set: accepted
+    assert r.iterations <= 2
