@@ -172,10 +172,8 @@ def _chunks(total: int, enabled: bool, first: int = 1):
     With progress the spans start at ``first`` trials and grow, at most
     doubling, until a span takes about :data:`lmtrain.monitor.PROGRESS_INTERVAL`
     seconds (timed while the caller runs it), always a multiple of ``first``.
-    A short run is then a few calls, not the 25 equal ones it used to be
-    (which, on a terminal, made 1,000 parity-3 LM trials 13 % slower and ten
-    EBP trials three times slower: chunks of a few trials filled neither the
-    threads nor EBP's lanes).
+    A short run is then a few calls, not many equal small ones: chunks of a
+    few trials fill neither the threads nor EBP's lanes.
     """
     if not enabled or total <= first:
         yield 0, total

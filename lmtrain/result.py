@@ -156,8 +156,8 @@ class PackedHistory(History):
     ``buf[start:]`` holds H (7, n) row by row: error, μ, gradient norm, time,
     validation error, rejected tries and forced (1.0/0.0). Making the seven
     field arrays (a reshape, row views, two conversions, a dataclass
-    ``__init__``) cost about 1 µs of a parity-3 trial of 16 µs, so
-    :func:`lmtrain.train` defers it: the first read of any field sets them
+    ``__init__``) is a measurable part of a small trial (docs/performance.md),
+    so :func:`lmtrain.train` defers it: the first read of any field sets them
     all, after which this is a plain :class:`History`.
     """
 
@@ -208,8 +208,8 @@ class TrainResult:
         ``buf`` holds the final weights (``n_weights`` values), then the
         history as :class:`PackedHistory` reads it; ``options`` is copied when
         first read. :func:`lmtrain.train`'s one-call path returns these: the
-        three fields cost about 0.4 µs of a parity-3 trial of 15 µs, often
-        for a result whose weights nobody reads. The first read of any of
+        three fields are a measurable part of a small trial, often for a
+        result whose weights nobody reads. The first read of any of
         them sets all three, after which this is an ordinary result.
         """
         self = object.__new__(cls)

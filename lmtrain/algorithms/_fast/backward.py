@@ -95,8 +95,8 @@ def gradient(w, Y, S, DT, topo, g, Dl):
 
     A neuron's sums Σ_p δ_p y_p are formed four at a time: one sum is a chain
     of dependent additions, and four independent chains overlap in the
-    processor (2.4× faster on parity-7, 7-7-1; each sum still runs over p in
-    order, so g is that of the one-sum-at-a-time loop to the last bit).
+    processor (each sum still runs over p in order, so g is that of the
+    one-sum-at-a-time loop to the last bit).
     """
     n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
     P = Y.shape[1]

@@ -228,7 +228,7 @@ class Workspace:
         and only the last group's rows are copied. On 2-20-20-1 that is one
         82×441 product per block in place of a 60×441 one, a 21×420 one, a
         21×21 ``syrk`` and most of Jᵀe's product: narrow products run well
-        below BLAS's best speed.
+        below BLAS's best speed (docs/performance.md).
         """
         plan = gram_plan(topo, N, self.block, self.pairs)
         sums, most = [], 0

@@ -50,7 +50,7 @@ def gram_rows(A, G):
     independent sums to overlap: one row against four (four sums) here, two
     rows against four for n ≥ 16 (:func:`_gram_rows_2x4`). G[a, b] and
     G[b, a] get the same value, so G is exactly symmetric. Faster than rank-1
-    updates at every size measured (README, Speed section).
+    updates at every size measured (docs/performance.md).
     """
     A, G = borrow((A, G))
     n, L = A.shape
@@ -89,10 +89,9 @@ def _gram_rows_2x4(A, G):
     """:func:`gram_rows` with two rows a, a+1 against four rows c…c+3 (eight independent sums).
 
     A block may cover a few entries below the diagonal (blocks start at
-    multiples of 4); they get the values of their mirror images. Against one
-    row by four: 64×64 from L = 128 (parity-7's JᵀJ) 26 % faster, 16×16 from
-    L = 22 22 %; below n = 16 it was slower (up to 14 % at n = 6–7, and the
-    parity-3 LM loop, n = 8, 3 %), so :func:`gram_rows` keeps one by four there.
+    multiples of 4); they get the values of their mirror images. It beats one
+    row by four from n = 16 up and loses below, so :func:`gram_rows` keeps one
+    by four there (figures in docs/performance.md).
     """
     A, G = borrow((A, G))
     n, L = A.shape
@@ -215,12 +214,12 @@ def cholesky_solve(A, b):
 
     Loop indices are unsigned: with signed ones Numba guards every index
     against negative values, and the guard keeps the inner loops from
-    vectorising (3× slower for n = 501). Each pivot is inverted once and
+    vectorising. Each pivot is inverted once and
     multiplied, not divided by n times: on small systems the chain of
     divisions was most of the time. The forward substitution Uᵀz = b runs
     inside the factorisation, a column as soon as its row of U is known
     (the same operations in the same order as a separate pass, which it
-    overlaps: 8×8 systems 9 % faster).
+    overlaps).
     """
     n = np.uint64(A.shape[0])
     dmax = 0.0

@@ -56,12 +56,10 @@ def lanes(P: int, trials: int) -> int:
     """Lanes for ``trials`` trials on ``P`` patterns: 1 (run them one by one) or 8–32.
 
     Lanes pay off when a pass over the patterns is short: B = 256 // P lanes,
-    at most 32 and at most the number of trials. Measured on parity-3 (8
-    patterns), per iteration: 16 lanes 0.40 µs, 32 lanes 0.29 µs, 64 lanes
-    0.29 µs, one trial at a time 0.71 µs. With fewer than 8 lanes the per-lane
-    loops are shorter than one vector and lanes lose (parity-5, 32 patterns in
-    4 lanes: twice as slow as one trial at a time; parity-4, 16 patterns in 8
-    lanes: even), so 1 is returned then, and for more than 16 patterns.
+    at most 32 and at most the number of trials (more lanes gained nothing
+    on parity-3). With fewer than 8 lanes the per-lane loops are shorter than
+    one vector and lanes lose to one trial at a time, so 1 is returned then,
+    and for more than 16 patterns (figures in docs/performance.md).
     """
     if P > MAX_PATTERNS:
         return 1
@@ -74,7 +72,7 @@ def _net(Wx, Y, in_idx, k0, ni, base, row):
     """``row`` = net of a neuron: its bias plus its ``ni`` weighted inputs, added in order.
 
     The bias and the first inputs (up to four) go in one loop over the columns
-    (13 % faster than a pass per input at 128 columns); further inputs are
+    (fewer passes over the row than one per input); further inputs are
     added one pass each. The order of the additions is that of
     :func:`.forward.forward`, so the sums are the same to the last bit.
     """

@@ -50,12 +50,10 @@ def gram_plan(topo, N: int, block: int, pairs: bool = True) -> list:
     20 neurons with 21 inputs needs 0.2·10⁶ doubles; one of 100 with 101
     inputs would need 53·10⁶ and keeps ``syrk``). The two factors are made
     :data:`PAIR_CHUNK` patterns at a time
-    (they then stay in the core's cache for the product; 0.3–0.4 ms less per
-    2,000-pattern block than all at once).
+    (they then stay in the core's cache for the product).
 
-    Measured on the 2,000-point regression (2-20-20-1, one BLAS thread):
-    Jacobian, JᵀJ and Jᵀe 11.0 instead of 12.3 ms per iteration, the LM
-    iteration 1.10× faster; on 100,000 points 1.12× faster.
+    Against one ``syrk`` per block this is faster on the 2,000- and
+    100,000-point regressions (docs/performance.md).
     """
     n_in, in_ptr, in_idx, w_ptr, act, gain, out_idx = topo
     nn = act.shape[0]
@@ -107,7 +105,7 @@ def pair_products(JT, Y, bases, srcs, c0, UT, VT):
     JT, Y, bases, srcs, UT, VT = borrow((JT, Y, bases, srcs, UT, VT))
     # each row is sliced to the chunk first: indexed from 0 by the loop counter,
     # the loops become vector code (Numba guards an index c0 + p against
-    # negative values, and the guard kept them scalar: 3× slower)
+    # negative values, and the guard kept them scalar)
     nb = UT.shape[1]
     M = JT.shape[1] // Y.shape[1] if Y.shape[1] > 0 else 1
     G = bases.shape[0]
@@ -156,10 +154,9 @@ def scatter_pairs(C, bases, S, Q):
     and above the diagonal, which hold Q's upper triangle (the one the
     factorisation reads; the blocks at (n', n) are the same and are not
     written). Each S×S block is symmetric in (a, b) and is written row by
-    row, along contiguous memory, from the row of C. Against writing each
-    entry and its three mirror images, two of them down columns: 0.12 →
-    0.08 ms alone for 2-20-20-1's second layer, 0.39–0.48 → 0.33–0.36 ms
-    inside the LM iteration, where Q is not in the cache.
+    row, along contiguous memory, from the row of C, rather than each entry
+    and its three mirror images, two of them down columns: Q is not in the
+    cache inside the LM iteration.
     """
     C, bases, Q = borrow((C, bases, Q))
     G = bases.shape[0]

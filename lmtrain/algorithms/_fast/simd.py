@@ -68,8 +68,8 @@ def _borrow(typingctx, x):
 
     Compiled code counts references to every array it handles: each row
     view, each array taken out of a tuple and each argument of an inlined
-    function costs an atomic increment and decrement (about 190 on a parity-3
-    LM iteration, 10 % of its time). Operations on a borrowed view skip the
+    function costs an atomic increment and decrement, a large share of a
+    small LM iteration. Operations on a borrowed view skip the
     atomic operation (Numba's reference counting ignores a null owner). The
     caller must keep the original alive for as long as the views are used:
     a borrowed view is never stored or returned to Python.
@@ -88,8 +88,8 @@ def _rows(typingctx, buf, start, n_rows, n_cols):
     """``buf[start:start + n_rows·n_cols].reshape((n_rows, n_cols))`` for a C-contiguous 1-D float64 ``buf``.
 
     The view is made directly (the caller guarantees the range lies inside
-    ``buf``): Numba's reshape goes through a general C helper, about 12 ns a
-    call, and a small trial carves nine arrays from its work space.
+    ``buf``): Numba's reshape goes through a general C helper, and a small
+    trial carves nine arrays from its work space.
     """
     if not (isinstance(buf, types.Array) and buf.ndim == 1 and buf.dtype == types.float64 and buf.layout == "C"
             and all(isinstance(t, types.Integer) for t in (start, n_rows, n_cols))):
@@ -143,7 +143,7 @@ def _same(x):
 borrow = _same if config.DISABLE_JIT else _borrow
 borrow.__doc__ = _borrow.__doc__
 # (an intrinsic, not an overload with a Python fallback: through an overload
-# the forward pass no longer vectorised and the LM iteration was 5 % slower)
+# the forward pass no longer vectorised)
 _float_from_bits = _float_from_bits_py if config.DISABLE_JIT else _bits_to_float
 
 
@@ -207,8 +207,8 @@ def _net_rows(typingctx, w, base, Y, in_idx, k0, k1, node):
     patterns is loaded and stored under a mask. As plain loops, the compiled
     code summed into the row in memory, four patterns per instruction for
     short rows, and the activation then read the row back eight at a time, a
-    read that has to wait for both halves to reach memory: the parity-3
-    forward pass was 12 % slower and 2-20-20-1's on 13 patterns 22 %.
+    read that has to wait for both halves to reach memory, and the forward
+    pass was slower.
     ``Y`` must be C-contiguous.
     """
     ok = (isinstance(Y, types.Array) and Y.ndim == 2 and Y.dtype == types.float64 and Y.layout == "C"
@@ -309,8 +309,7 @@ def _gram_cols_small(typingctx, JT, G):
     so the result is bit for bit that of :func:`gram_rows` on J. Each row a of
     G is one vector of eight sums, and a row of JT is one vector load: per
     row of JT, eight independent vector multiply-adds instead of R² scalar
-    ones in chains of dependent additions (parity-3's 8 × 8 system: 37 ns
-    instead of 220 ns, and no transpose of JT). Rows of JT are loaded whole
+    ones in chains of dependent additions (and no transpose of JT). Rows of JT are loaded whole
     where eight values fit before its end (the lanes past R then hold the
     next row: they only reach lanes and rows of G that are not stored) and
     with a masked load otherwise.
