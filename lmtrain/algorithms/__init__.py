@@ -30,15 +30,16 @@ How the package is put together
   :func:`~.run.train_fast` (the one-call path of small problems) and
   :func:`~.run.run_trials` (many seeded trials).
 
-The same ``step`` functions run compiled on the plain kernels and on their
-twins, and interpreted on the blocked path and on curve models: the functions
-are ``register_jitable``, so Numba compiles them where compiled code calls
-them, and Python runs them as written everywhere else.
+The same ``step`` functions run compiled on the speed twins, and interpreted
+on the plain kernels' workspace, the blocked path and curve models: they are
+marked :func:`~.shared.shared`, so Numba inlines them where compiled code
+calls them, and :func:`~.shared.interpreted` runs the same source as Python,
+each workspace operation a call of the workspace's method.
 
 Adding an algorithm
 -------------------
 1. Write ``lmtrain/algorithms/<name>.py`` with a module docstring giving the
-   rule and its equation, and a ``@register_jitable step(w, E, mu, o, ws)``
+   rule and its equation, and a ``@shared step(w, E, mu, o, ws)``
    returning a :class:`~.records.Step`; use the operations of
    :mod:`.workspace` and options as fields of the record ``o``.
 2. In :mod:`.registry`: give it a code, its line in :func:`~.registry.step`

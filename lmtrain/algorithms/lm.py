@@ -23,10 +23,9 @@ when every try fails, w_k is kept and μ is multiplied once more. In both modes
 and the run stops with ``MU_MAX`` when it would exceed ``mu_max``.
 
 The try loop is written once, here, and every LM in lmtrain runs it: the
-network trainer on the plain kernels and on their compiled twins, the blocked
-large-problem path and :func:`lmtrain.curve_fit` (interpreted: Numba compiles
-these functions where compiled code calls them, and Python runs them as they
-are everywhere else). Default μ₀ = 0.01 (the chapter gives none; MATLAB uses 0.001).
+network trainer on its compiled twins (where Numba inlines these functions)
+and, interpreted as Python, on the plain kernels, on the blocked large-problem
+path and in :func:`lmtrain.curve_fit` (see :mod:`.shared`). Default μ₀ = 0.01 (the chapter gives none; MATLAB uses 0.001).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A rule's step, Fig. 12.5's try loop and the iteration loop are written once
 and run in two ways:
 
-* **compiled**, on the plain kernels or on their speed twins, for the
-  workspace types they are called with;
+* **compiled**, inlined into the compiled loop on the speed twins'
+  workspace (:mod:`._fast.work`);
 * **interpreted**, on a workspace that is a Python object (the plain
   kernels' workspace, the blocked large-problem path, whose products are BLAS
   calls from Python, and curve models, whose model is Python):
@@ -47,8 +47,10 @@ def answered_by_method(op):
 def interpreted(fn):
     """``fn`` (a compiled function or its source) as a Python function calling the shared functions as Python.
 
-    Other compiled functions it calls (kernels on arrays) stay compiled. With
-    ``NUMBA_DISABLE_JIT=1`` every function is Python already and this returns ``fn``.
+    Other compiled functions it calls (kernels on arrays) stay compiled. The
+    workspace operations it names become calls of the workspace's methods;
+    under ``NUMBA_DISABLE_JIT=1``, where every function is Python already,
+    that rebinding is all this changes.
     """
     py = getattr(fn, "py_func", fn)
     hit = _INTERPRETED.get(py)
