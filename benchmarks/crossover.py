@@ -6,7 +6,9 @@ compiled loops) and with ``jacobian="blocks"`` (Jacobian rows a block at a
 time, JᵀJ by BLAS and pair products, LAPACK's Cholesky), from the same initial
 weights, and prints the time per iteration of each next to the Gram matrix's
 work, min(R, N)²·max(R, N) multiply-adds with R = P·M residuals and N weights —
-the number ``lmtrain.algorithms.lm_blocked.CROSSOVER_WORK`` is compared with.
+the number ``lmtrain.algorithms._fast.blocked.CROSSOVER_WORK`` is compared with
+(``blocked.use_blocks`` also takes the blocked path whenever the whole J would
+exceed ``FULL_JACOBIAN_BYTES``).
 The last lines say which rows the current switch gets wrong and by how much.
 ``benchmarks/run.py`` prints the same table.
 
@@ -33,7 +35,8 @@ one_blas_thread_and_this_tree(__file__)  # before NumPy is imported
 import numpy as np  # noqa: E402
 
 import lmtrain as lm  # noqa: E402
-from lmtrain.algorithms import lm_blocked  # noqa: E402
+from lmtrain.algorithms._fast import blocked  # noqa: E402
+from lmtrain.algorithms.records import JACOBIAN_AUTO  # noqa: E402
 from lmtrain.experiments import trial_weights  # noqa: E402
 
 ACT = dict(activation="bipolar", gain=1.0, output_activation="linear")
@@ -86,12 +89,20 @@ def per_iteration(net, X, D, w0, iters, repeat):
 
 
 def _fmt(s):
+    if not math.isfinite(s):
+        return "—"
     return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def _ratio(a, b, spec=".2f"):
+    """``a / b`` formatted, or "—" where there is no ratio."""
+    r = a / b if b and math.isfinite(a) and math.isfinite(b) else math.nan
+    return f"{r:{spec}}x" if math.isfinite(r) else "—"
 
 
 def table(repeat=5, iters=20):
     """Time both paths on every case and print the table; returns its rows as dicts."""
-    switch = lm_blocked.CROSSOVER_WORK
+    switch = blocked.CROSSOVER_WORK
     head = f"  {'network, patterns':<22}{'weights':>8}{'work':>10}{'full':>11}{'blocks':>11}{'full/blocks':>13}  auto"
     print(head)
     print("  " + "-" * (len(head) - 2))
@@ -102,18 +113,18 @@ def table(repeat=5, iters=20):
         work = min(R, N) ** 2 * max(R, N)
         w0 = trial_weights(net, 1, 0)[0]
         (t_full, t_blk), (i_full, i_blk) = per_iteration(net, X, D, w0, iters, repeat)
-        auto = "blocks" if work >= switch else "full"
+        auto = "blocks" if blocked.use_blocks(JACOBIAN_AUTO, True, P, M, N) else "full"  # what "auto" takes
         rows.append(dict(case=label, weights=N, work=work, full=t_full, blocks=t_blk, auto=auto))
         note = "" if i_full == i_blk else f"  (iterations {i_full} vs {i_blk})"
-        print(f"  {label:<22}{N:>8}{work:>10.2g}{_fmt(t_full):>11}{_fmt(t_blk):>11}{t_full / t_blk:>12.2f}x"
+        print(f"  {label:<22}{N:>8}{work:>10.2g}{_fmt(t_full):>11}{_fmt(t_blk):>11}{_ratio(t_full, t_blk):>13}"
               f"  {auto}{note}")
-    print(f"\n  switch: blocks when work >= {switch:.3g} (lmtrain.algorithms.lm_blocked.CROSSOVER_WORK)")
+    print(f"\n  switch: blocks when work >= {switch:.3g} (lmtrain.algorithms._fast.blocked.CROSSOVER_WORK)")
     wrong = [r for r in rows if (r["auto"] == "full") != (r["full"] <= r["blocks"])]
     if not wrong:
         print("  it picks the faster path for every row")
     for r in wrong:
-        lost = r["full"] / r["blocks"] if r["auto"] == "full" else r["blocks"] / r["full"]
-        print(f"  {r['case']}: work {r['work']:.2g}, auto takes '{r['auto']}', {lost:.2f}x slower than the other path")
+        lost = _ratio(r["full"], r["blocks"]) if r["auto"] == "full" else _ratio(r["blocks"], r["full"])
+        print(f"  {r['case']}: work {r['work']:.2g}, auto takes '{r['auto']}', {lost} slower than the other path")
     faster_blocks = [r["work"] for r in rows if r["blocks"] < r["full"]]
     faster_full = [r["work"] for r in rows if r["full"] <= r["blocks"]]
     if faster_blocks and faster_full:

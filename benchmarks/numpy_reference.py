@@ -2,7 +2,7 @@
 
 This is the "textbook" way to write the computation: one weight matrix per layer,
 patterns as rows, every step a NumPy array expression (matrix products go to
-BLAS). It exists to be compared against lmtrain's compiled engine, so it shares
+BLAS). It exists to be compared against lmtrain's compiled kernels, so it shares
 nothing with lmtrain except the conventions below, and it imports only NumPy.
 
 Conventions (the same as lmtrain's):

@@ -5,9 +5,12 @@ Workload: the 2,000-point regression of ``run.py`` (y = sin(x1)·cos(x2),
 same two trials from the same initial weights.
 
 1. **Profile.** ``lmtrain.train`` runs the trials with every NumPy call and
-   every compiled kernel that :mod:`lmtrain.algorithms.lm_blocked` makes
-   timed: its module names ``np`` and ``engine`` and its scipy routines are
-   replaced, for the run only, by proxies that time each call. The table
+   every compiled kernel that the blocked path (:mod:`lmtrain.algorithms._fast.blocked`)
+   makes timed: the ``np`` of that module and of its BLAS helpers
+   (:mod:`lmtrain.algorithms._fast.blas`), the compiled twins it imports
+   (``block_jacobian``, ``blocked_error``, ``pair_products``, ...) and the
+   scipy routines of ``blas`` are replaced, for the run only, by proxies that
+   time each call. The table
    gives milliseconds per LM iteration for each BLAS product (by shape, as
    BLAS sees it), the LAPACK factorisation and solves, each compiled kernel
    and the rest (Python, copies, checks). The timers
@@ -53,8 +56,7 @@ import numpy as np  # noqa: E402
 
 import lmtrain as lm  # noqa: E402
 import numpy_lm  # noqa: E402
-from lmtrain import engine  # noqa: E402
-from lmtrain.algorithms import lm_blocked  # noqa: E402
+from lmtrain.algorithms._fast import blas, blocked  # noqa: E402
 from lmtrain.experiments import trial_weights  # noqa: E402
 
 P = 2000
@@ -118,7 +120,7 @@ class _NumpyProxy:
 
 
 class _ScipyProxy:
-    """lmtrain's namespace of scipy routines (``lm_blocked._Scipy``) with every call timed, products by shape."""
+    """lmtrain's namespace of scipy routines (``blas.Scipy``) with every call timed, products by shape."""
 
     def __init__(self, timers, real):
         self._t, self._real = timers, real
@@ -143,36 +145,40 @@ class _ScipyProxy:
         return self._t.timed(f"BLAS syrk {n}×{k}", self._real.dsyrk)(alpha, a, trans=trans, **kw)
 
 
-class _instrumented:
-    """For the ``with`` block: lm_blocked's NumPy, compiled kernels and scipy routines timed into ``timers``.
+def _compiled_names(module):
+    """Names of the compiled (Numba) functions ``module`` holds as globals: the twins the blocked path calls."""
+    return sorted(k for k, v in vars(module).items() if hasattr(v, "py_func") and hasattr(v, "signatures"))
 
-    Workspaces made inside the block use the timed scipy routines."""
+
+class _instrumented:
+    """For the ``with`` block: the blocked path's NumPy, compiled kernels and scipy routines timed into ``timers``.
+
+    ``blocked.np`` and ``blas.np`` become a timing proxy, every compiled function
+    ``blocked`` imports (``block_jacobian``, ``blocked_error``, ``pair_products``, ...)
+    a timed wrapper, and ``blas``'s scipy routines (what ``blas.scipy_routines()``
+    returns) timed ones. Workspaces made inside the block use the timed scipy routines."""
 
     def __init__(self, timers):
         self.timers = timers
 
     def __enter__(self):
-        lm_blocked.release()  # a kept workspace would hold the untimed routines
-        self.saved = lm_blocked.np, lm_blocked.engine, lm_blocked._scipy_fns
-        real = lm_blocked._scipy()
-        lm_blocked.np, lm_blocked.engine = _NumpyProxy(self.timers), _EngineProxy(self.timers)
+        blocked.release()  # a kept workspace would hold the untimed routines
+        real = blas.scipy_routines()
+        self.saved = blocked.np, blas.np, blas._scipy_fns
+        self.kernels = {k: getattr(blocked, k) for k in _compiled_names(blocked)}
+        blocked.np = blas.np = _NumpyProxy(self.timers)
+        for k, f in self.kernels.items():
+            setattr(blocked, k, self.timers.timed(f"compiled {k}", f))
         if real is not None:
-            lm_blocked._scipy_fns = _ScipyProxy(self.timers, real)
+            blas._scipy_fns = _ScipyProxy(self.timers, real)
         return self
 
     def __exit__(self, *exc):
-        lm_blocked.release()
-        lm_blocked.np, lm_blocked.engine, lm_blocked._scipy_fns = self.saved
+        blocked.release()
+        blocked.np, blas.np, blas._scipy_fns = self.saved
+        for k, f in self.kernels.items():
+            setattr(blocked, k, f)
         return False
-
-
-class _EngineProxy:
-    def __init__(self, timers):
-        self._t = timers
-
-    def __getattr__(self, name):
-        f = getattr(engine, name)
-        return self._t.timed(f"compiled {name}", f) if callable(f) else f
 
 
 def _minor_faults() -> float:
@@ -217,7 +223,7 @@ def profile(net, X, D, W0, opts, repeat):
 
 def bound(net, X, D, w, tries, repeat):
     """{part: seconds per iteration} of what an iteration cannot do without (see the module's docstring)."""
-    from scipy.linalg import blas, lapack
+    from scipy.linalg import blas as scipy_blas, lapack
 
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
     topo = net.topology
@@ -225,18 +231,18 @@ def bound(net, X, D, w, tries, repeat):
     best = {}
     timers = _Timers()
     with _instrumented(timers):
-        ws = lm_blocked.Workspace(lm_blocked.LM, XT, DT, net.n_nodes, net.n_weights)
+        ws = blocked.Workspace((XT, DT), topo, net.n_nodes, net.n_weights)
         for _ in range(repeat * 5):
             timers.seconds.clear()
-            ws.accumulate(w, XT, DT, topo)
+            ws.accumulate(w)
             for k, v in timers.seconds.items():
                 best[k] = min(best.get(k, math.inf), v)
-    ws.sp = lm_blocked._scipy()
+    ws.sp = blas.scipy_routines()
     if ws.keeps_forward:  # the Jacobian at an accepted try's weights starts from its forward pass
         jac_key, jac_label = "compiled block_jacobian_at", "compiled Jacobian from the kept forward pass"
     else:
         jac_key, jac_label = "compiled block_jacobian", "compiled Jacobian and forward pass (block_jacobian)"
-    t_error = _best(lambda: ws.error(w, XT, DT, topo), repeat * 5)
+    t_error = _best(lambda: ws.error(w), repeat * 5)
 
     N = net.n_weights
     A = np.empty((N + 1, N + 1))  # as lmtrain does: Q + μI bordered by g and a last diagonal entry of +inf
@@ -256,7 +262,7 @@ def bound(net, X, D, w, tries, repeat):
             raise RuntimeError(f"dpotrf did not factor in place (info {info})")
         b[:N] = A[:N, N]
         b[N] = 0.0
-        return blas.dtrsv(c, b, lower=1, trans=1, overwrite_x=1)[:N]
+        return scipy_blas.dtrsv(c, b, lower=1, trans=1, overwrite_x=1)[:N]
 
     x = factor_solve()
     ref = np.linalg.solve(ws.gram() + 1e-3 * np.eye(N), ws.g)
@@ -277,14 +283,14 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3, help="repeats per measurement, best kept (default 3)")
     p.add_argument("--block-entries", type=int, default=None, metavar="N",
                    help="entries of one Jacobian block, to try other block sizes "
-                        f"(default lmtrain's BLOCK_ENTRIES, {lm_blocked.BLOCK_ENTRIES})")
+                        f"(default lmtrain's BLOCK_ENTRIES, {blocked.BLOCK_ENTRIES})")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be >= 1")
     if args.block_entries is not None:
         if args.block_entries < 1:
             p.error("--block-entries must be >= 1")
-        lm_blocked.BLOCK_ENTRIES = args.block_entries
+        blocked.BLOCK_ENTRIES = args.block_entries
 
     X, D = _data()
     net = lm.mlp(SIZES, **ACT)
@@ -292,13 +298,14 @@ def main(argv=None):
     opts = dict(goal=P * 1e-3 / 2, max_iter=300)
     print(f"{datetime.date.today()}, {cpu_model()}, Python {platform.python_version()}, NumPy {np.__version__}; "
           f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'library default')}")
-    B = lm_blocked.block_patterns(P, 1, net.n_weights)
+    B = blocked.block_patterns(P, 1, net.n_weights)
     print(f"y = sin(x1)·cos(x2), {P:,} points, MLP 2-20-20-1, {net.n_weights} weights, {len(W0)} trials to "
-          f"MSE ≤ 1e-3; blocks of {B} patterns ({lm_blocked.BLOCK_ENTRIES} entries); best of {args.repeat}")
+          f"MSE ≤ 1e-3; blocks of {B} patterns ({blocked.BLOCK_ENTRIES} entries); best of {args.repeat}")
 
     t_plain, t_timed, parts, its, tries, faults, results = profile(net, X, D, W0, opts, args.repeat)
+    fault_text = f"{faults:.0f}" if math.isfinite(faults) else "—"
     print(f"\n1. lmtrain.train, {its} iterations, {tries:.2f} tries per iteration: {t_plain * 1e3:.2f} ms per "
-          f"iteration ({t_timed * 1e3:.2f} ms with the timers below), {faults:.0f} page faults per iteration")
+          f"iteration ({t_timed * 1e3:.2f} ms with the timers below), {fault_text} page faults per iteration")
     kernels = parts
     accounted = 0.0
     rest_label = "rest (Python, checks, small NumPy calls)"

@@ -118,7 +118,19 @@ def _fmt(seconds):
 
 def _ratio(r):
     """``"2.1x"``, or "—" where there is no ratio (no iterations or no success to divide by)."""
-    return f"{r:.1f}x" if r is not None and math.isfinite(r) else "—"
+    return _num(r, ".1f", "x")
+
+
+def _num(x, spec, unit=""):
+    """``x`` formatted with ``spec`` and followed by ``unit``, or "—" where there is no value (None, NaN, inf)."""
+    return f"{x:{spec}}{unit}" if x is not None and math.isfinite(x) else "—"
+
+
+def _div(a, b):
+    """a / b, NaN where either is missing or b is 0 (printed as "—")."""
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)) or b == 0:
+        return math.nan
+    return a / b
 
 
 # ------------------------------------------------------------ measurement
@@ -156,28 +168,34 @@ class Row:
 def _table(title, rows, base):
     """Print rows with ratios to ``base`` (the lmtrain row the others are compared with)."""
     print(f"\n{title}")
-    head = (f"  {'implementation':<44}{'per iter':>10}{'/ lmtrain':>10}{'per success':>13}{'/ lmtrain':>10}"
+    wn = max([44] + [len(r.name) + 2 for r in rows])  # the name column
+    head = (f"  {'implementation':<{wn}}{'per iter':>10}{'/ lmtrain':>10}{'per success':>13}{'/ lmtrain':>10}"
             f"{'success':>9}{'mean it':>9}")
     print(head)
     print("  " + "-" * (len(head) - 2))
     for r in rows:
-        ri = r.per_iter / base.per_iter if base and math.isfinite(base.per_iter) else math.nan
-        rs = r.per_success / base.per_success if base and math.isfinite(base.per_success) else math.nan
-        mean_it = r.iterations / r.trials if r.trials else math.nan
-        print(f"  {r.name:<44}{_fmt(r.per_iter):>10}{_ratio(ri):>10}{_fmt(r.per_success):>13}{_ratio(rs):>10}"
-              f"{100.0 * r.successes / r.trials:>8.0f}%{mean_it:>9.1f}")
+        ri = _div(r.per_iter, base.per_iter) if base else math.nan
+        rs = _div(r.per_success, base.per_success) if base else math.nan
+        mean_it = _div(r.iterations, r.trials)
+        print(f"  {r.name:<{wn}}{_fmt(r.per_iter):>10}{_ratio(ri):>10}{_fmt(r.per_success):>13}{_ratio(rs):>10}"
+              f"{_num(_div(100.0 * r.successes, r.trials), '.0f', '%'):>9}{_num(mean_it, '.1f'):>9}")
         if r.note:
             print(f"  {'':<4}{r.note}")
 
 
 # ---------------------------------------------------------- implementations
 def _lmtrain_train(lm, net, X, D, W0, opts):
-    """lmtrain.train once per trial; returns (iterations, successes)."""
+    """lmtrain.train once per trial; returns (iterations, successes).
+
+    A success is a trial that reached the goal (``TrainResult.reached_goal``, Table 12.2's
+    criterion), as for the NumPy LM and scipy; ``TrainResult.success`` also counts a vanished
+    gradient or step.
+    """
     its = succ = 0
     for w0 in W0:
         r = lm.train(net, X, D, "lm", w0=w0, **opts)
         its += r.iterations
-        succ += r.success
+        succ += r.reached_goal
     return its, succ
 
 
@@ -234,14 +252,14 @@ def _scipy_lm(least_squares, ref, sizes, act, X, D, W0, goal, method="lm", max_n
 
 def _without_lanes(fn):
     """Run ``fn`` with EBP's lanes switched off (one trial at a time, for comparison)."""
-    from lmtrain.algorithms import _lanes
+    from lmtrain.algorithms._fast import lanes
 
-    keep = _lanes.MAX_LANES
-    _lanes.MAX_LANES = 1
+    keep = lanes.MAX_LANES
+    lanes.MAX_LANES = 1
     try:
         return fn()
     finally:
-        _lanes.MAX_LANES = keep
+        lanes.MAX_LANES = keep
 
 
 # ----------------------------------------------------------------- parts
@@ -299,10 +317,10 @@ def _parity3(ctx):
     rows["train"] = Row("lmtrain: lmtrain.train, one call per trial", t, its, succ, T)
     t, r = best["batch"]
     rows["batch"] = Row(f"lmtrain: run_trials, {TB} trials in one call, 1 core", t, int(r.iterations.sum()),
-                        int(r.success.sum()), TB)
+                        int(r.reached_goal.sum()), TB)
     t, r = best["parallel"]
     rows["parallel"] = Row(f"lmtrain: run_trials, {TB} trials, {ctx['threads']} threads", t,
-                           int(r.iterations.sum()), int(r.success.sum()), TB)
+                           int(r.iterations.sum()), int(r.reached_goal.sum()), TB)
     # the NumPy LM follows the same rule: check that it takes the same iterations
     same = sum(nlm.train_lm(sizes, X, D, W0[i], **opts, **act)[2] == lm_iters[i] for i in range(T))
     t, (its, succ) = _best(lambda: _numpy_lm(nlm, sizes, act, X, D, W0, opts), rep)
@@ -314,20 +332,21 @@ def _parity3(ctx):
                              f"evaluations ({nfev} residual evaluations)")
     _table("parity-3, MLP 3-3-1, tanh(0.5·net), goal E ≤ 0.01, 100 trials (seeds SeedSequence(0).spawn)",
            list(rows.values()), rows["train"])
-    print(f"  run_trials per iteration vs lmtrain.train: {rows['batch'].per_iter / rows['train'].per_iter:.2f}; "
-          f"NumPy / run_trials (1 core) per iteration: {rows['numpy'].per_iter / rows['batch'].per_iter:.1f}x")
+    print(f"  run_trials per iteration vs lmtrain.train: "
+          f"{_num(_div(rows['batch'].per_iter, rows['train'].per_iter), '.2f')}; "
+          f"NumPy / run_trials (1 core) per iteration: {_ratio(_div(rows['numpy'].per_iter, rows['batch'].per_iter))}")
 
     # EBP, alpha = 1: per iteration
     t, r = best["ebp"]
-    from lmtrain.algorithms import _lanes
+    from lmtrain.algorithms._fast import lanes
 
-    B = _lanes.lanes(X.shape[0], ebp_T)
+    B = lanes.lanes(X.shape[0], ebp_T)
     ebp_l = Row(f"lmtrain: EBP α=1, run_trials, 1 core, {B} lanes", t, int(r.iterations.sum()),
-                int(r.success.sum()), ebp_T)
+                int(r.reached_goal.sum()), ebp_T)
     t, r2 = best["ebp_alone"]
     same = bool(np.array_equal(r.iterations, r2.iterations) and np.array_equal(r.weights, r2.weights))
     ebp_1 = Row("lmtrain: EBP α=1, run_trials, one trial at a time", t, int(r2.iterations.sum()),
-                int(r2.success.sum()), ebp_T, note=f"the lanes give the same weights and iterations: {same}")
+                int(r2.reached_goal.sum()), ebp_T, note=f"the lanes give the same weights and iterations: {same}")
     n_np = 5 if ctx["quick"] else 20
 
     def numpy_ebp():
@@ -369,7 +388,7 @@ def _parity7(ctx):
         t, r = _best(lambda: run_trials(net, X, D, "lm", w0=W0, parallel=False, progress=False, history=0,
                                         **opts), rep)
         rows["batch"] = Row("lmtrain: run_trials, one compiled call, 1 core", t, int(r.iterations.sum()),
-                            int(r.success.sum()), T)
+                            int(r.reached_goal.sum()), T)
         if sizes is not None:
             t, (its, succ) = _best(lambda: _numpy_lm(nlm, sizes, act, X, D, W0, opts), rep)
             rows["numpy"] = Row("NumPy LM (layer matrices, numpy.linalg)", t, its, succ, T)
@@ -394,7 +413,7 @@ def _regression_data(np, P, seed=20240611):
 
 def _regression(ctx):
     lm, np, ref, nlm, least_squares = ctx["lm"], ctx["np"], ctx["ref"], ctx["nlm"], ctx["least_squares"]
-    from lmtrain import engine
+    from lmtrain.algorithms._fast.gram import cholesky_solve_lower
     from lmtrain.experiments import trial_weights
 
     rep = ctx["repeat"]
@@ -451,7 +470,7 @@ def _regression(ctx):
     def chol_solve():
         L = np.linalg.cholesky(A)
         x = g.copy()
-        engine.cholesky_solve_lower(L, x)
+        cholesky_solve_lower(L, x)
         return x
 
     chol_solve()
@@ -459,17 +478,17 @@ def _regression(ctx):
     t_jac, _ = _best(lambda: net.jacobian(w, X), 3)
     floor = t_jtj + tries * t_chol
     per_iter = rows["train"].per_iter
-    print(f"  floor on these matrices (BLAS threads: {ctx['blas']}): JᵀJ {_fmt(t_jtj)} + {tries:.2f} tries × Cholesky "
+    print(f"  floor on these matrices (BLAS threads: {ctx['blas']}): JᵀJ {_fmt(t_jtj)} + {_num(tries, '.2f')} tries × Cholesky "
           f"solve {_fmt(t_chol)} = {_fmt(floor)} per iteration; lmtrain {_fmt(per_iter)} = "
-          f"{per_iter / floor:.2f}x the floor (it forms JᵀJ with fewer multiply-adds, pair products for the layers; "
+          f"{_num(_div(per_iter, floor), '.2f', 'x')} the floor (it forms JᵀJ with fewer multiply-adds, pair products for the layers; "
           f"the rest: Jacobian, forward passes of the tries, Python)")
-    print(f"  for scale: lmtrain's whole Jacobian (public method) {_fmt(t_jac)}; NumPy LM / lmtrain per iteration "
-          f"{rows['numpy'].per_iter / per_iter:.2f}x")
-    rows["floor"] = dict(jtj=t_jtj, chol=t_chol, tries=tries, floor=floor, ratio=per_iter / floor)
+    print(f"  for scale: lmtrain's whole Jacobian (public method, the plain kernel) {_fmt(t_jac)}; NumPy LM / lmtrain per iteration "
+          f"{_num(_div(rows['numpy'].per_iter, per_iter), '.2f', 'x')}")
+    rows["floor"] = dict(jtj=t_jtj, chol=t_chol, tries=tries, floor=floor, ratio=_div(per_iter, floor))
     runs = _default_threads(ctx)
     if runs is not None:
-        each = "; ".join(f"lmtrain {_fmt(d['lmtrain'])}, NumPy LM {_fmt(d['numpy'])}, {d['numpy'] / d['lmtrain']:.2f}x"
-                         for d in runs)
+        each = "; ".join(f"lmtrain {_fmt(d['lmtrain'])}, NumPy LM {_fmt(d['numpy'])}, "
+                         f"{_num(_div(d['numpy'], d['lmtrain']), '.2f', 'x')}" for d in runs)
         print(f"  with the BLAS libraries' default threads ({ctx['cores']} usable cores; no thread variables set, "
               f"{len(runs)} fresh processes), per iteration: {each}")
         rows["default_threads"] = runs
@@ -566,10 +585,10 @@ def _big(ctx):
     growth = r["hwm"] - r["base"]
     full_j = P * r["N"] * 8 / 2**20
     print(f"\ny = sin(x1)·cos(x2), 100,000 points, MLP 2-20-20-1, {r['N']} weights (fresh process, lmtrain only)")
-    print(f"  {r['iterations']} LM iterations in {r['seconds']:.2f} s: {_fmt(r['seconds'] / r['iterations'])} per "
-          f"iteration ({r['tries']:.2f} tries per iteration), E {r['E0']:.4g} → {r['E']:.4g}")
+    print(f"  {r['iterations']} LM iterations in {r['seconds']:.2f} s: {_fmt(_div(r['seconds'], r['iterations']))} per "
+          f"iteration ({_num(r['tries'], '.2f')} tries per iteration), E {_num(r['E0'], '.4g')} → {_num(r['E'], '.4g')}")
     how = "VmHWM after resetting it via /proc/self/clear_refs" if r["reset"] else "VmHWM (could not reset it)"
-    print(f"  peak RSS growth while training: {growth:.1f} MB ({how}); the data: {r['data_mb']:.1f} MB; "
+    print(f"  peak RSS growth while training: {_num(growth, '.1f', ' MB')} ({how}); the data: {r['data_mb']:.1f} MB; "
           f"the whole Jacobian would be {full_j:.0f} MB")
     r["growth"] = growth
     return r
@@ -679,21 +698,22 @@ def _targets(res):
         p3["batch"].per_iter <= 1.5e-6)
     add(f"  the same on {p3['parallel'].name.split(', ')[-1]}", _fmt(p3["parallel"].per_iter),
         p3["parallel"].per_iter <= 1.5e-6)
-    r = p3["numpy"].per_iter / p3["train"].per_iter
-    add("LM parity-3: ≥ 25× faster per iteration than NumPy", f"{r:.0f}×", r >= 25)
-    r = p3["scipy"].per_success / p3["train"].per_success
-    add("LM parity-3: ≥ 50× faster to the goal than scipy's LM", f"{r:.0f}×", r >= 50)
+    r = _div(p3["numpy"].per_iter, p3["train"].per_iter)
+    add("LM parity-3: ≥ 25× faster per iteration than NumPy", _num(r, ".0f", "×"), r >= 25)
+    r = _div(p3["scipy"].per_success, p3["train"].per_success)
+    add("LM parity-3: ≥ 50× faster to the goal than scipy's LM", _num(r, ".0f", "×"), r >= 50)
     add("EBP parity-3: ≤ 0.3 µs per iteration", _fmt(p3["ebp"].per_iter), p3["ebp"].per_iter <= 0.3e-6)
-    r = p3["batch"].seconds / p3["parallel"].seconds
-    add("multi-trial runs use both cores", f"{r:.2f}× the 1-core speed", r >= 1.3)
+    r = _div(p3["batch"].seconds, p3["parallel"].seconds)
+    add("multi-trial runs use both cores", _num(r, ".2f", "× the 1-core speed"), r >= 1.3)
     if "regression" in res:
         fl = res["regression"]["floor"]
-        add("2,000 points: within 1.5× of the BLAS floor per iteration", f"{fl['ratio']:.2f}×", fl["ratio"] <= 1.5)
-        r = res["regression"]["numpy"].per_iter / res["regression"]["train"].per_iter
-        add("2,000 points: ≥ 2× faster per iteration than NumPy", f"{r:.2f}×", r >= 2)
+        add("2,000 points: within 1.5× of the BLAS floor per iteration", _num(fl["ratio"], ".2f", "×"),
+            fl["ratio"] <= 1.5)
+        r = _div(res["regression"]["numpy"].per_iter, res["regression"]["train"].per_iter)
+        add("2,000 points: ≥ 2× faster per iteration than NumPy", _num(r, ".2f", "×"), r >= 2)
     if res.get("big"):
         g = res["big"]["growth"]
-        add("100,000 points: peak RSS growth ≤ 64 MB, J never whole", f"{g:.0f} MB", g <= 64)
+        add("100,000 points: peak RSS growth ≤ 64 MB, J never whole", _num(g, ".0f", " MB"), g <= 64)
     st = res.get("startup", {})
     if "warm" in st:
         add("warm cache: fresh process to first LM trial ≤ 1 s", f"{st['warm']:.2f} s", st["warm"] <= 1.0)
@@ -701,8 +721,9 @@ def _targets(res):
     if "cold" in st:
         add("cold compile of what `lmtrain reproduce` uses < 30 s", f"{st['cold']:.1f} s", st["cold"] < 30)
     print("\nTargets")
+    wt = max([66] + [len(text) + 2 for text, _, _ in lines])
     for text, value, verdict in lines:
-        print(f"  {text:<66}{value:>22}  {verdict}")
+        print(f"  {text:<{wt}}{value:>22}  {verdict}")
     return lines
 
 
@@ -724,12 +745,12 @@ def main(argv=None) -> int:
     import lmtrain as lm
     import numpy_lm as nlm
     import numpy_reference as ref
-    from lmtrain.algorithms import _batch
+    from lmtrain import algorithms
 
     env = dict(os.environ)
     env["PYTHONPATH"] = _ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     ctx = dict(lm=lm, np=np, ref=ref, nlm=nlm, least_squares=least_squares, repeat=args.repeat, quick=args.quick,
-               threads=_batch.threads(), env=env, cold=not (args.quick or args.no_cold),
+               threads=algorithms.threads(), env=env, cold=not (args.quick or args.no_cold),
                blas=os.environ.get("OPENBLAS_NUM_THREADS", "library default"))
     try:
         usable = len(os.sched_getaffinity(0))
@@ -745,7 +766,7 @@ def main(argv=None) -> int:
     regression = args.repeat if args.quick else max(REGRESSION_ROUNDS, args.repeat)
     print(f"  each time is the best of {args.repeat} run(s) ({ROUNDS}, round-robin, for the parity-3 lmtrain rows; "
           f"{regression}, lmtrain and NumPy alternating, for the 2,000-point rows); "
-          f"'per success' = all time spent / successful trials")
+          f"'per success' = all time spent / successful trials (those that reached the goal)")
     res = {}
     res["parity3"] = _parity3(ctx)
     res["parity7"] = _parity7(ctx)
