@@ -26,7 +26,8 @@ What a script prints is its report: ``lmtrain reproduce`` shows it under the
 script's name. Numbers that change from run to run, such as times, belong in
 the report and never in a table written to ``figures/``, so that a full run
 on a clean checkout leaves ``git status`` clean (PNG bytes aside, where
-matplotlib versions differ).
+matplotlib versions differ); a figure that plots times goes to
+``figures/measured/`` (:func:`measured_dir`), which git ignores.
 
 Importing this module selects matplotlib's non-interactive Agg backend:
 scripts never open windows.
@@ -68,6 +69,19 @@ def figures_dir(out=None) -> Path:
         beside the ``chapters/`` folder.
     """
     path = Path(out) if out is not None else FIGURES
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def measured_dir(out) -> Path:
+    """Folder for outputs that hold measured times: ``figures/measured/`` for a full run, else ``out``.
+
+    A figure of times changes with every run, so it cannot be a committed file
+    (a full run must leave ``git status`` clean): full runs put such figures in
+    ``figures/measured/``, which git ignores; the documentation shows a copy
+    from a recorded run.
+    """
+    path = Path(out) / "measured" if Path(out).resolve() == FIGURES.resolve() else Path(out)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

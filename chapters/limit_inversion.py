@@ -41,7 +41,10 @@ solves the P·M × P·M system Jᵀ(JJᵀ + μI)⁻¹e instead, whose cost grows
 The table files hold what a rerun repeats exactly (sizes, iterations);
 times, fits and the crossover go to the printed report and the figure.
 
-Writes ``limit_inversion.png``, ``limit_inversion.md`` and ``limit_inversion.csv``.
+Writes ``limit_inversion.md`` and ``limit_inversion.csv``; the figure of
+times, ``limit_inversion.png``, and the report's tables,
+``limit_inversion_times.md``, go to ``figures/measured/`` in a full run (git
+ignores that folder: times change from run to run).
 """
 
 from __future__ import annotations
@@ -385,10 +388,16 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     md, csv = _common.write_table(rows, COLUMNS, "limit_inversion", args.out,
                                   {"EBP α·λ_max": "g", "LM iterations to goal": ".0f", "EBP iterations to goal": ".0f"})
-    png = _common.save_figure(figure(rows, result), "limit_inversion", args.out)
+    measured = _common.measured_dir(args.out)
+    png = _common.save_figure(figure(rows, result), "limit_inversion", measured)
     where = "in this process" if args.quick else "on one core"
     print(f"matrix inversion study in {seconds:.1f} s (measured {where}); this run's times:")
-    print(report(rows, result))
+    text = report(rows, result)
+    print(text)
+    times = measured / "limit_inversion_times.md"
+    times.write_text(f"Times of one run, {time.strftime('%Y-%m-%d %H:%M')} (they change from run to run)\n\n"
+                     + text + "\n", encoding="utf-8")
+    print(times)
     print(md)
     print(csv)
     print(png)
