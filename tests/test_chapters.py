@@ -109,7 +109,11 @@ def test_table_12_1_lists_every_registered_algorithm(tmp_path, common):
     assert columns == module.COLUMNS
     csv_columns, csv_rows = check_csv(tmp_path / "table_12_1.csv")
     assert csv_columns == columns and csv_rows == rows  # plain text cells: identical in both files
-    by_key = {r[columns.index("name in lmtrain")]: r for r in rows}
+    assert len(rows) == 5
+    nbn = rows[4]
+    assert nbn[0].startswith("NBN") and "Q⁻¹ g" in nbn[columns.index("update rule")]
+    assert "kernels.quasi_hessian" in nbn[-1] and "jacobian='blocks'" in nbn[-1]
+    by_key = {r[columns.index("name in lmtrain")]: r for r in rows[:4]}
     assert list(by_key) == list(lm.ALGORITHMS)
     for key, spec in lm.ALGORITHMS.items():
         row = by_key[key]
