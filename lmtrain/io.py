@@ -237,7 +237,10 @@ def load(path, *, with_metadata: bool = False):
     try:
         d = json.loads(text, object_hook=_object_hook)
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        # a cut file fails at its end, or inside a number or string that the cut split
+        end = text.rstrip()
+        truncated = (exc.pos >= len(end) or exc.msg.startswith("Unterminated string")
+                     or not end.endswith(("}", "]")))
         hint = " (the file looks truncated)" if truncated else ""
         raise ModelFileError(f"{path}: not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})") \
             from None
