@@ -655,8 +655,8 @@ def _startup(ctx):
                 runs.append(time.perf_counter() - t)
         out.update(cold_reproduce=runs[0], warm_reproduce=runs[1], cold=runs[0] - runs[1])
         print(f"Cold compile for `lmtrain reproduce --quick`: {runs[0]:.1f} s with an empty Numba cache, "
-              f"{runs[1]:.1f} s with it warm: {runs[0] - runs[1]:.1f} s of compiling (the kernel for EBP's lanes "
-              f"compiles in a second process meanwhile)")
+              f"{runs[1]:.1f} s with it warm: {runs[0] - runs[1]:.1f} s of compiling (the trial loop and EBP's lanes "
+              f"compile in two background processes meanwhile)")
         # for comparison, the same kernels compiled one after another in one process
         with tempfile.TemporaryDirectory(prefix="lmtrain-cold-") as cache:
             env2 = dict(env, NUMBA_CACHE_DIR=cache)

@@ -397,19 +397,29 @@ def summary_table(results) -> list[dict]:
     return rows
 
 
-def warm_up() -> None:
-    """Compile (or load from Numba's on-disk cache) what ``run_trials`` runs EBP in lanes with, on a tiny problem.
+def warm_up(loop=("lm", "gauss_newton", "ebp"), lanes: bool = True, blocks: bool = False) -> None:
+    """Compile (or load from Numba's on-disk cache) what ``run_trials`` runs, on a tiny problem.
 
-    ``lmtrain reproduce`` runs this in a second process as it starts: with an
-    empty cache the lanes then compile on the other core while the main
-    process compiles the one-trial loop, instead of after it. Same call path
-    and argument types as ``run_trials``.
+    ``loop``: the algorithms whose compiled trial loop to compile (each rule
+    has its own); ``lanes``: EBP's lanes; ``blocks``: LM on the blocked
+    large-problem path (``jacobian="blocks"``). ``lmtrain reproduce`` runs this in
+    two background processes as it starts, each compiling a part while the
+    first chapter scripts draw, so that both cores compile. Same call paths and
+    argument types as ``run_trials``.
     """
     from .datasets import parity
     from .network import mlp
 
     X, D = parity(3)
-    run_trials(mlp([3, 3, 1]), X, D, "ebp", trials=16, max_iter=2, parallel=False, progress=False)
+    net = mlp([3, 3, 1])
+    for algorithm in loop:
+        run_trials(net, X, D, algorithm, trials=2, max_iter=2, parallel=False, progress=False)
+    if lanes:
+        run_trials(net, X, D, "ebp", trials=16, max_iter=2, parallel=False, progress=False)
+    if blocks:
+        from .training import train
+
+        train(net, X, D, "lm", jacobian="blocks", max_iter=2, progress=False)
 
 
 def run_setup(setup: Setup, trials: int | None = None, seed=None, *, history: int = 0,

@@ -117,7 +117,7 @@ def test_any_lane_count_gives_the_same_trials(n_lanes):
     got = (np.empty((T, 2), np.int64), np.empty((T, 3)), np.empty((T, N)), np.empty((T, L)))
     XT, DT = np.ascontiguousarray(X.T), np.ascontiguousarray(D.T)
     flags = np.zeros(1, np.int64)
-    _batch.run_many(EBP, W0, (XT, DT, True), flat, opts, (0, T, L), ref, flags)
+    _batch.RUN_MANY[EBP](W0, (XT, DT, True), flat, opts, (0, T, L), ref, flags)
     assert _lanes.run_many_ebp(W0, (X, D, False), flat, opts, (0, T, L), got, flags, n_lanes) == 0
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1][:, :2], ref[1][:, :2])

@@ -16,7 +16,7 @@ How the package is put together
   (:class:`~.records.Step`), and the option schema every entry uses.
 * :mod:`.registry` — one :class:`~.registry.Algorithm` per rule: what Table
   12.1 says of it, its options, what its workspace must hold; and
-  :func:`~.registry.step`, which runs one iteration of the rule with a code.
+  :data:`~.registry.STEPS`, each rule's step function by code.
 * one module per rule (:mod:`.ebp`, :mod:`.newton`, :mod:`.gauss_newton`,
   :mod:`.lm`): a ``step(w, E, mu, o, ws) -> Step`` written against the
   operations of :mod:`.workspace` (``linearize``, ``solve``, ``trial_error``,
@@ -42,11 +42,16 @@ Adding an algorithm
    rule and its equation, and a ``@shared step(w, E, mu, o, ws)``
    returning a :class:`~.records.Step`; use the operations of
    :mod:`.workspace` and options as fields of the record ``o``.
-2. In :mod:`.registry`: give it a code, its line in :func:`~.registry.step`
-   and in ``NEEDS_BY_CODE``, and its :class:`~.registry.Algorithm` entry with
+2. In :mod:`.registry`: give it a code, its entry in ``STEPS`` and in
+   ``NEEDS_BY_CODE``, and its :class:`~.registry.Algorithm` entry with
    its options (:class:`~.records.Option`), which are checked from the schema.
    An option that compiled code reads also needs a field in
    :data:`~.records.OPTIONS` and its line in :func:`~.records.pack`.
+3. Give it its branch in the two compiled entry points that pick a rule by
+   code, :func:`.loop.compiled_for` and :func:`._fast.trials.runner_for`:
+   each compiles one function per rule (the code a constant, the other
+   branches dropped before compiling), so that a run compiles only the rule
+   it runs.
 
 Everything else — ``lmtrain.train``, ``run_trials``, ``compare``, the command
 line, Table 12.1 — reads the registry.

@@ -10,7 +10,7 @@ calls it again and again with the state carried in the :data:`~.records.STATE`
 record, so every path executes the same step.
 
 :func:`run` is written once and runs three ways: compiled on the plain
-kernels or on their twins (:func:`run_compiled`, and the many-trial runner of
+kernels or on their twins (:data:`RUN_COMPILED`, and the many-trial runner of
 :mod:`._fast.trials`), and interpreted (:func:`.shared.interpreted`) on the
 blocked large-problem path and on curve models.
 """
@@ -24,7 +24,11 @@ from numba import njit
 from .._clock import ticks
 from ..result import CONTINUE, ROW, StopReason
 from ._fast.simd import borrow, hold
-from .registry import step
+from .ebp import step as ebp_step
+from .gauss_newton import step as gauss_newton_step
+from .lm import step as lm_step
+from .newton import step as newton_step
+from .registry import GAUSS_NEWTON, LM, NEWTON, STEPS
 from .workspace import error_at, interrupted
 from .shared import shared
 
@@ -78,9 +82,9 @@ def record(hist, k, out, st, o):
         hist[ROW.time, k] = (ticks() - st.t0) / o.tick_hz if o.tick_hz > 0.0 else 0.0
 
 
-@njit(cache=True)
-def run(code, w, ws, o, st, hist, n_steps):
-    """Up to ``n_steps`` iterations of rule ``code``; returns a StopReason code or CONTINUE (−1).
+@njit(inline="always", cache=True)
+def run(step, w, ws, o, st, hist, n_steps):
+    """Up to ``n_steps`` iterations of the rule whose step function is ``step``; a StopReason code or CONTINUE (−1).
 
     ``w`` and the state record ``st`` (E, μ, iterations, ...) are updated in
     place; iteration k's record goes to column k − 1 of ``hist`` (7, L) while
@@ -104,7 +108,7 @@ def run(code, w, ws, o, st, hist, n_steps):
         status = stop_before(E, k, st, o, interrupted(ws))
         if status != CONTINUE:
             break
-        out = step(code, w, E, mu, o, ws)
+        out = step(w, E, mu, o, ws)
         E = out.error
         mu = out.mu
         if out.stepped:
@@ -119,10 +123,32 @@ def run(code, w, ws, o, st, hist, n_steps):
     return status
 
 
-@njit(cache=True)
-def run_compiled(code, w, ws, opts, state, hist, n_steps):
-    """:func:`run` compiled for a plain or fast workspace; ``opts`` and ``state`` are one-record arrays."""
-    # the caller holds every array for the whole call: the loop works on
-    # borrowed views and skips the reference counting
-    w, ws, opts, state, hist = borrow((w, ws, opts, state, hist))
-    return run(code, w, ws, opts[0], state[0], hist, n_steps)
+def compiled_for(code):
+    """:func:`run` compiled for the rule with this code, on a plain or fast workspace.
+
+    One compiled function per rule, so that a run compiles only the rule it
+    runs: ``code`` is a constant of the function, and Numba drops the other
+    rules' branches before it compiles. Call it as ``(w, ws, opts, state,
+    hist, n_steps)``; ``opts`` and ``state`` are one-record arrays.
+    :data:`RUN_COMPILED` holds one per code.
+    """
+
+    @njit(cache=True)
+    def run_compiled(w, ws, opts, state, hist, n_steps):
+        # the caller holds every array for the whole call: the loop works on
+        # borrowed views and skips the reference counting
+        w, ws, opts, state, hist = borrow((w, ws, opts, state, hist))
+        # a branch per rule (in registry code order), the same as in _fast.trials.runner_for
+        if code == LM:
+            return run(lm_step, w, ws, opts[0], state[0], hist, n_steps)
+        if code == GAUSS_NEWTON:
+            return run(gauss_newton_step, w, ws, opts[0], state[0], hist, n_steps)
+        if code == NEWTON:
+            return run(newton_step, w, ws, opts[0], state[0], hist, n_steps)
+        return run(ebp_step, w, ws, opts[0], state[0], hist, n_steps)
+
+    return run_compiled
+
+
+#: :func:`run` compiled for each rule, indexed by code
+RUN_COMPILED = tuple(compiled_for(code) for code in range(len(STEPS)))

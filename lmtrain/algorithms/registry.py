@@ -1,10 +1,10 @@
 """The algorithms of Table 12.1: one entry each, with its option schema, and the step of each.
 
 Every entry says what Table 12.1 says of its rule and carries the schema of
-its options (defaults, types, ranges). :func:`step` runs one iteration of the
-rule with a given code; the iteration loop (:mod:`.loop`) calls it, so an
-algorithm is known to the loop, the trainer, the experiments and the command
-line through this file alone.
+its options (defaults, types, ranges). :data:`STEPS` holds each rule's step
+function by code; the iteration loop (:mod:`.loop`) runs the one it is given,
+and the trainer, the experiments and the command line know an algorithm
+through this file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .lm import step as lm_step
 from .newton import step as newton_step
 from ._fast.work import NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN
 from .records import COMMON, JACOBIAN_MODES, Option, integer, real, resolve
-from .shared import shared
 
 # algorithm codes the compiled loop dispatches on
 EBP = 0
@@ -31,16 +30,8 @@ LM = 3
 NEEDS_BY_CODE = (NEEDS_GRADIENT, NEEDS_HESSIAN, NEEDS_JACOBIAN, NEEDS_JACOBIAN)
 
 
-@shared
-def step(code, w, E, mu, o, ws):
-    """One iteration of the rule with this code (a :class:`~.records.Step`)."""
-    if code == LM:
-        return lm_step(w, E, mu, o, ws)
-    if code == GAUSS_NEWTON:
-        return gauss_newton_step(w, E, mu, o, ws)
-    if code == NEWTON:
-        return newton_step(w, E, mu, o, ws)
-    return ebp_step(w, E, mu, o, ws)
+#: the step function of each rule, indexed by code: ``step(w, E, mu, o, ws) -> Step``
+STEPS = (ebp_step, newton_step, gauss_newton_step, lm_step)
 
 
 @dataclass(frozen=True)

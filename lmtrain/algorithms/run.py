@@ -228,18 +228,16 @@ def _seed_weights(net: Network, seed):
     return hit[1]
 
 
-#: run_many's compiled code for the fast path's argument types, once looked up
-_RUN_ONE = None
-_RUN_ONE_LOOKED_UP = False
+#: each rule's run_many compiled code for the fast path's argument types, once looked up
+_RUN_ONE: dict = {}
 
 
-def _run_one(*args):
-    """``run_many(*args)``; the first time the arrays allow it, looks up ``_RUN_ONE``."""
-    global _RUN_ONE, _RUN_ONE_LOOKED_UP
-    out = batch.run_many(*args)
-    if not _RUN_ONE_LOOKED_UP and args[1].flags.behaved and all(a.flags.behaved for a in args[2][:2]):
-        _RUN_ONE = entry_point(batch.run_many, args)
-        _RUN_ONE_LOOKED_UP = True
+def _run_one(code, *args):
+    """``RUN_MANY[code](*args)``; the first time the arrays allow it, looks up ``_RUN_ONE[code]``."""
+    run_many = batch.RUN_MANY[code]
+    out = run_many(*args)
+    if code not in _RUN_ONE and args[0].flags.behaved and all(a.flags.behaved for a in args[1][:2]):
+        _RUN_ONE[code] = entry_point(run_many, args)
     return out
 
 
@@ -285,10 +283,15 @@ def train_fast(net, algorithm, options, X, D, w0, seed):
     # the compiled code's entry point is called directly (no type dispatch) when every
     # argument has the type it had when that code was looked up; read-only or unaligned
     # arrays, which Numba types apart, take the dispatcher
-    run = _RUN_ONE if _RUN_ONE is not None and fx.behaved and fd.behaved and fw.behaved else _run_one
+    code = plan.spec.code
+    run = _RUN_ONE.get(code) if fx.behaved and fd.behaved and fw.behaved else None
     t_start = time.perf_counter()
-    status, k, E, E0, mu, out = run(plan.spec.code, w0[None], (X, D, False), plan.flat, plan.opts, plan.span,
-                                    _NO_OUTPUT, _NO_FLAGS)
+    if run is not None:
+        status, k, E, E0, mu, out = run(w0[None], (X, D, False), plan.flat, plan.opts, plan.span, _NO_OUTPUT,
+                                        _NO_FLAGS)
+    else:
+        status, k, E, E0, mu, out = _run_one(code, w0[None], (X, D, False), plan.flat, plan.opts, plan.span,
+                                             _NO_OUTPUT, _NO_FLAGS)
     elapsed = time.perf_counter() - t_start
     if status == batch.BAD_INPUT:
         return None  # the general path raises the usual message
@@ -419,7 +422,7 @@ def _trials_compiled(job: _Job, parallel: bool):
             return lanes.run_many_ebp(W0, data, net_arrays, opts, (lo, hi, L), outs, flags, B)
     else:
         def one(lo, hi):
-            return batch.run_many(spec.code, W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
+            return batch.RUN_MANY[spec.code](W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
     futures = [_pool().submit(one, lo, hi) for lo, hi in bounds]
     try:
         for f in futures:

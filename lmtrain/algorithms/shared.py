@@ -26,7 +26,12 @@ _METHODS: dict = {}
 
 
 def shared(fn):
-    """Mark ``fn`` as shared: inlined where compiled code calls it, interpreted by :func:`interpreted`."""
+    """Mark ``fn`` as shared: inlined where compiled code calls it, interpreted by :func:`interpreted`.
+
+    Inlined rather than called: a call would pass the workspace's arrays one
+    by one, and the loop, the rule and its operations become one compiled
+    function that Numba compiles (and caches) once.
+    """
     compiled = njit(inline="always")(fn)
     _SHARED.add(compiled)
     return compiled

@@ -34,7 +34,8 @@ import numpy as np
 
 from .. import _clock, kernels
 from ..result import CONTINUE, ROW, StopReason
-from .loop import run, run_compiled
+from .loop import RUN_COMPILED, run
+from .registry import STEPS
 from .shared import interpreted
 from .workspace import error_at
 
@@ -133,10 +134,12 @@ class Run:
     def steps(self, n: int) -> int:
         """Up to ``n`` iterations of the loop; its status."""
         if not isinstance(self.ws, tuple):  # the plain kernels, the blocked path or a curve model: interpreted
-            return interpreted(run)(self.code, self.w, self.ws, self.opts[0], self.state[0], self.hist, n)
-        args = (self.code, self.w, self.ws, self.opts, self.state, self.hist)
+            return interpreted(run)(interpreted(STEPS[self.code]), self.w, self.ws, self.opts[0], self.state[0],
+                                    self.hist, n)
+        args = (self.w, self.ws, self.opts, self.state, self.hist)
         if self._entry is not None:
             return self._entry(*args, n)
+        run_compiled = RUN_COMPILED[self.code]
         status = run_compiled(*args, n)
         self._entry = entry_point(run_compiled, (*args, n))
         return status

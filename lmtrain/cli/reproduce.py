@@ -119,26 +119,45 @@ def _run(args) -> int:
     argv = ["--out", str(out)] + (["--quick"] if args.quick else [])
     if args.seed is not None:
         argv += ["--seed", str(args.seed)]
-    # for the whole set of chapter scripts, the EBP lanes compile in a second
-    # process meanwhile (a no-op with a warm cache)
+    # for the whole set of chapter scripts, the trial loops compile in two more
+    # processes while the first scripts draw (a no-op with a warm cache)
     warm = _warm_in_background() if args.only is None and args.chapters is None else None
     try:
-        return _run_scripts(args, folder, scripts, out, argv)
+        return _run_scripts(args, folder, scripts, out, argv, warm)
     finally:
-        if warm is not None:
-            try:
-                warm.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                warm.kill()
+        for proc in warm or ():
+            _wait(proc, 60)
 
 
-def _warm_in_background():
-    """Start :func:`lmtrain.experiments.warm_up` in another Python process; None if it cannot start."""
+def _wait(proc, timeout: float = 600.0) -> None:
+    """Wait for the background compilation; after ``timeout`` seconds go on without it."""
     try:
-        return subprocess.Popen([sys.executable, "-c", "from lmtrain.experiments import warm_up; warm_up()"],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
-        return None
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+#: what each background process compiles (:func:`lmtrain.experiments.warm_up`): the trial loops
+#: of LM and Gauss–Newton and the blocked path in one, EBP's loop and its lanes in the other
+WARM_UP = ('warm_up(loop=("lm", "gauss_newton"), lanes=False, blocks=True)', 'warm_up(loop=("ebp",), lanes=True)')
+
+
+def _warm_in_background() -> list:
+    """Start compiling the trial loops in two other Python processes (:data:`WARM_UP`).
+
+    With an empty Numba cache they compile there while the first scripts
+    draw, so that both cores compile; with a warm cache they only load it.
+    Returns the processes started (none if they cannot start).
+    """
+    procs = []
+    for call in WARM_UP:
+        try:
+            procs.append(subprocess.Popen([sys.executable, "-c", f"from lmtrain.experiments import warm_up; {call}"],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        except OSError:
+            pass
+    return procs
 
 
 def _names_a_written_file(line: str, written: list) -> bool:
@@ -164,16 +183,28 @@ def _report(captured: str, written: list) -> list[str]:
     return lines
 
 
-def _run_scripts(args, folder, scripts, out, argv) -> int:
-    """Run ``scripts`` one after another; report what each wrote and printed."""
+#: the first script that runs many trials: the background compilation must be done by then
+FIRST_TRIALS = "setup_study"
+
+
+def _run_scripts(args, folder, scripts, out, argv, warm=None) -> int:
+    """Run ``scripts`` one after another; report what each wrote and printed.
+
+    ``warm`` lists the background processes compiling the trial loops: before
+    :data:`FIRST_TRIALS` runs they are waited for, so that the loops are loaded
+    from the cache they wrote rather than compiled a second time.
+    """
     mode = "quick mode" if args.quick else "full runs"
     print(f"lmtrain reproduce: {len(scripts)} chapter script(s) from {_show(folder)} ({mode}), writing to {_show(out)}")
     if args.quick and args.out is None:
         print("      (a temporary folder: quick runs never replace the full runs in figures/)")
     failed, total_files, t_all, times = [], 0, time.perf_counter(), {}
     for i, (name, path) in enumerate(scripts, 1):
-        before = _snapshot(out)
         t0 = time.perf_counter()
+        if name == FIRST_TRIALS:
+            for proc in warm or ():
+                _wait(proc)
+        before = _snapshot(out)
         captured = io.StringIO()
         try:
             module = load(path)

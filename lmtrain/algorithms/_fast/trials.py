@@ -1,9 +1,10 @@
 """Speed twin of running trials one call at a time: whole trials inside one compiled call.
 
-Twin of calling :func:`lmtrain.train` once per trial. :func:`run_many` runs
-trials ``lo … hi − 1`` one after another inside one compiled call that
-allocates the workspace once; it is the only compiled entry point around the
-shared loop :func:`lmtrain.algorithms.loop.run`: ``train`` calls it for a
+Twin of calling :func:`lmtrain.train` once per trial. ``run_many``
+(:data:`RUN_MANY`, one compiled function per rule) runs trials ``lo … hi −
+1`` one after another inside one compiled call that allocates the workspace
+once; it is the only compiled entry point around the shared loop
+:func:`lmtrain.algorithms.loop.run` on the twins: ``train`` calls it for a
 single trial, ``run_trials`` from a pool of threads, one chunk of trials each.
 It releases the GIL (``nogil``), so the threads run on all cores.
 
@@ -30,12 +31,16 @@ from ..._clock import ticks
 from ...network import Topology
 from ...result import ROW
 from .. import records
+from ..ebp import step as ebp_step
+from ..gauss_newton import step as gauss_newton_step
+from ..lm import step as lm_step
 from ..loop import run
-from ..registry import NEEDS_BY_CODE
+from ..newton import step as newton_step
+from ..registry import GAUSS_NEWTON, LM, NEEDS_BY_CODE, NEWTON, STEPS
 from .simd import rows, volatile_flag
 from .work import workspace
 
-#: status returned by :func:`run_many` when the data or initial weights hold NaN or inf
+#: status returned by ``run_many`` when the data or initial weights hold NaN or inf
 BAD_INPUT = -2
 #: status of a trial that never started (the run was interrupted first)
 NOT_RUN = -3
@@ -139,9 +144,9 @@ def flat_topology(topo):
     return tint, tgain
 
 
-@njit(cache=True)
-def trials(code, W0, ws, opts, span, out, DT):
-    """Trials ``lo … hi − 1`` of ``span = (lo, hi, hist_len)`` on the workspace ``ws``.
+@njit(inline="always", cache=True)
+def trials(step, W0, ws, opts, span, out, DT):
+    """Trials ``lo … hi − 1`` of ``span = (lo, hi, hist_len)`` of the rule ``step`` on the workspace ``ws``.
 
     Per trial t it stores ``out_int[t] = (stop code, iterations)``,
     ``out_float[t] = (E, E0, seconds)``, the final weights ``out_W[t]`` and the
@@ -178,7 +183,7 @@ def trials(code, W0, ws, opts, span, out, DT):
         st.goal = goal
         st.mu = o.mu
         st.t0 = ticks()
-        status = run(code, w, ws, o, st, hist, o.max_iter + 1)
+        status = run(step, w, ws, o, st, hist, o.max_iter + 1)
         if keep:
             k = st.iterations
             out_int[t, 0] = status
@@ -204,20 +209,38 @@ def trials(code, W0, ws, opts, span, out, DT):
     return status, last.iterations, last.error, last.initial_error, last.mu, buf
 
 
-@njit(cache=True, nogil=True)
-def run_many(code, W0, data, net, opts, span, out, flags):
-    """Trials of rule ``code`` on the compiled twins (see :func:`trials`).
+def runner_for(code):
+    """``run_many`` for the rule with this code: trials on the compiled twins (see :func:`trials`).
 
-    ``data = (X, D, transposed)``: patterns (P, n_in) and targets (P, M), or
-    their transposes; ``net = (tint, tgain)`` (:func:`flat_topology`);
-    ``opts`` the options record; ``flags`` the Ctrl-C flag. Returns status
-    :data:`BAD_INPUT` without running when X, D or W0 holds NaN or inf, or
-    the squares of X or D sum past float64's range.
+    One compiled function per rule, so that a run compiles only the rule it
+    runs (``code`` is a constant of the function; Numba drops the other
+    rules' branches before it compiles). :data:`RUN_MANY` holds one per code.
     """
-    X, D, transposed = data
-    if not (squares_finite(X) and squares_finite(D) and finite2(W0)):
-        return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(W0.shape[1])
-    topo = topology(net[0], net[1])
-    XT, DT = patterns(X, D, transposed)
-    ws = workspace(NEEDS_BY_CODE[code], topo, XT, DT, flags)
-    return trials(code, W0, ws, opts, span, out, DT)
+
+    @njit(cache=True, nogil=True)
+    def run_many(W0, data, net, opts, span, out, flags):
+        """Trials of one rule: ``data = (X, D, transposed)``, patterns (P, n_in) and targets (P, M)
+        or their transposes; ``net = (tint, tgain)`` (:func:`flat_topology`); ``opts`` the options
+        record; ``flags`` the Ctrl-C flag. Returns status :data:`BAD_INPUT` without running when X,
+        D or W0 holds NaN or inf, or the squares of X or D sum past float64's range.
+        """
+        X, D, transposed = data
+        if not (squares_finite(X) and squares_finite(D) and finite2(W0)):
+            return BAD_INPUT, 0, math.nan, math.nan, math.nan, np.empty(W0.shape[1])
+        topo = topology(net[0], net[1])
+        XT, DT = patterns(X, D, transposed)
+        ws = workspace(NEEDS_BY_CODE[code], topo, XT, DT, flags)
+        # a branch per rule (in registry code order), the same as in loop.compiled_for
+        if code == LM:
+            return trials(lm_step, W0, ws, opts, span, out, DT)
+        if code == GAUSS_NEWTON:
+            return trials(gauss_newton_step, W0, ws, opts, span, out, DT)
+        if code == NEWTON:
+            return trials(newton_step, W0, ws, opts, span, out, DT)
+        return trials(ebp_step, W0, ws, opts, span, out, DT)
+
+    return run_many
+
+
+#: ``run_many`` for each rule, indexed by code: ``RUN_MANY[code](W0, data, net, opts, span, out, flags)``
+RUN_MANY = tuple(runner_for(code) for code in range(len(STEPS)))
