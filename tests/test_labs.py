@@ -145,6 +145,8 @@ MISTAKES = [
      "            w = w_try = lm_try(w, J, e, mu)", [("train_lm", "Fig. 12.5, step iv")]),
     (4, "no forced step after five tries", "            if rejected == max_tries:", "            if False:",
      [("train_lm", "Fig. 12.5 (m > 5)")]),
+    (4, "forced try made although mu would pass mu_max", "            if mu * mu_inc > mu_max:",
+     "            if rejected < max_tries and mu * mu_inc > mu_max:", [("train_lm", "Fig. 12.5 (m > 5)")]),
     (4, "the 1/2 dropped from E", "    return 0.5 * float(e @ e)", "    return float(e @ e)",
      [("total_error", "eq. 12.1"), ("train_lm", "eq. 12.1")]),
     (4, "sign flip of the step", "    return w - np.linalg.solve(A, J.T @ e)", "    return w + np.linalg.solve(A, J.T @ e)",
@@ -216,13 +218,17 @@ def _trace_solution(case):
 def test_lab4_cases_reach_every_rule_of_fig_12_5():
     cases = loop_checker.loop_cases()
     runs = [loop_checker.reference(c) for c in cases]
-    parity, forced, floor, tries, mu_max, at_goal = runs
+    parity, forced, floor, tries, mu_max, mu_max_at_five, at_goal = runs
     assert parity.stop_reason is lm.StopReason.GOAL and parity.history.rejected.sum() > 0
     assert parity.history.rejected[0] == 0  # an accepted step first: mu must then go down
     assert forced.history.forced.any() and (forced.history.rejected[forced.history.forced] == 5).all()
     assert np.sum(floor.history.mu == 1e-3) >= 2  # mu held at mu_min
     assert tries.history.forced.any() and (tries.history.rejected[tries.history.forced] == 2).all()
     assert mu_max.stop_reason is lm.StopReason.MU_MAX
+    # the mu_max stop fires at the fifth retracted try, before the forced one
+    last = len(mu_max_at_five.history) - 1
+    assert mu_max_at_five.stop_reason is lm.StopReason.MU_MAX
+    assert mu_max_at_five.history.rejected[last] == 5 and not mu_max_at_five.history.forced.any()
     assert len(at_goal.history) == 0
 
 

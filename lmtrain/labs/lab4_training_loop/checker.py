@@ -82,6 +82,9 @@ def loop_cases() -> list[LoopCase]:
             0, dict(mu=0.01, mu_inc=1.5, max_tries=2, max_iter=8)),
         _seeded("mu_max = 0.5: the stop when mu would grow too large", build("mlp", [2, 2, 1], "unipolar", 2.0),
                 3, dict(mu=0.01, mu_max=0.5, max_iter=10)),
+        _seeded("two outputs, mu_max = 0.02: the stop comes before the forced try", build(
+            "mlp", [2, 2, 2], ["bipolar", "unipolar", "bipolar", "linear"], [1.5, 1.0, 0.5, 2.0]),
+            3, dict(mu=0.01, mu_inc=2.0, mu_max=0.02, max_iter=8)),
         _seeded("the goal is met at the start: no iteration", build("mlp", [2, 1]), 5, dict(goal=100.0)),
     ]
 
