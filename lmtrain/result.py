@@ -61,6 +61,10 @@ class StopReason(enum.IntEnum):
     VALIDATION = 10
     INTERRUPTED = 11
 
+    def __str__(self) -> str:
+        # print(r.stop_reason) shows the name, as repr does, not the bare code of an IntEnum
+        return self.name
+
     @property
     def message(self) -> str:
         return MESSAGES[self]
