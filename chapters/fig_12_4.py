@@ -83,7 +83,7 @@ def figure(rows: list[dict]):
     """The listing on the left, the function and ``file:line`` with the line's text on the right."""
     heights = [0.44 if r["module"] else 0.25 for r in rows]
     total = sum(heights)
-    fig = plt.figure(figsize=(8.6, total + 1.4), layout="constrained")
+    fig = plt.figure(figsize=(9.4, total + 1.4), layout="constrained")
     ax = fig.add_subplot()
     ax.set_xlim(0, 1)
     ax.set_ylim(total + 0.55, 0)
@@ -96,24 +96,24 @@ def figure(rows: list[dict]):
             ax.axhspan(y, y + h, color=bg, lw=0, zorder=0)
         ax.text(0.0, y + 0.125, r["pseudo"], ha="left", va="center", fontsize=9.5, **mono)
         if r["module"] is not None:
-            short = r["module"].removeprefix("lmtrain.")
-            ax.text(0.56, y + 0.125, f"{short}.{r['function']}", ha="left", va="center", fontsize=9.5,
-                    fontweight="bold")
-            ax.text(1.0, y + 0.125, f"{r['file']}:{r['line']}", ha="right", va="center", fontsize=9.5,
-                    color="#1f5fa8")
+            # the function on the left, its file and line on the right: short enough not to meet
+            ax.text(0.6, y + 0.125, r["function"], ha="left", va="center", fontsize=9.5, fontweight="bold")
+            ax.text(1.0, y + 0.125, f"{r['file'].removeprefix('lmtrain/')}:{r['line']}", ha="right", va="center",
+                    fontsize=9, color="#1f5fa8")
             text = r["text"] if len(r["text"]) <= 46 else r["text"][:45] + "…"
-            ax.text(0.56, y + 0.325, text, ha="left", va="center", fontsize=8.5, color="0.3", **mono)
+            ax.text(0.6, y + 0.325, text, ha="left", va="center", fontsize=8.5, color="0.3", **mono)
         y += h
-    ax.plot([0.545, 0.545], [0, total], color="0.7", lw=0.8)
+    ax.plot([0.585, 0.585], [0, total], color="0.7", lw=0.8)
     ax.text(0.0, -0.12, "Fig. 12.4, the chapter's pseudo-code", ha="left", va="bottom", fontsize=10.5,
             fontweight="bold")
-    ax.text(0.56, -0.12, "where lmtrain does it (file:line and the line)", ha="left", va="bottom", fontsize=10.5,
+    ax.text(0.6, -0.12, "where lmtrain does it (function, file:line, the line)", ha="left", va="bottom", fontsize=10.5,
             fontweight="bold")
     fig.suptitle("Fig. 12.4: forward and backward computation of one pattern's Jacobian rows, in lmtrain's source",
                  fontsize=11.5)
-    ax.text(0.0, total + 0.12, "lmtrain runs all patterns at once (they are the columns of Y): the loop over "
-            "patterns is the innermost loop of each line.\nNeurons run in topological order rather than layer by "
-            "layer, which covers any feed-forward network.", ha="left", va="top", fontsize=8.5, color="0.3")
+    ax.text(0.0, total + 0.12, "Files are under lmtrain/. The plain kernels run one pattern at a time, as the "
+            "pseudo-code does (quasi_hessian loops over the patterns).\nNeurons run in topological order rather "
+            "than layer by layer, which covers any feed-forward network.", ha="left", va="top", fontsize=8.5,
+            color="0.3")
     return fig
 
 

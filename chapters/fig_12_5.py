@@ -70,15 +70,16 @@ def figure(labels: dict):
         if decision:
             pts = [(x, y + h / 2), (x + w / 2, y), (x, y - h / 2), (x - w / 2, y)]
             ax.add_patch(Polygon(pts, closed=True, fc=DECIDE_FC, ec="#a0522d", lw=1.5, zorder=2))
-            ax.text(x, y + 0.15, text, ha="center", va="center", fontsize=size, zorder=3)
-            ax.text(x, y - 0.3, f"{func}  {line}", ha="center", va="center", fontsize=8.5, color=FUNC_COLOR,
-                    zorder=3)
+            ax.text(x, y + 0.17, text, ha="center", va="center", fontsize=size, zorder=3)
+            ax.text(x, y - 0.22, f"{func.rsplit('.', 1)[-1]}  {line}", ha="center", va="center", fontsize=8,
+                    color=FUNC_COLOR, zorder=3)
         else:
             ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.0,rounding_size=0.15",
                                         fc=BOX_FC, ec="#30507a", lw=1.4, zorder=2))
             ax.text(x, y + 0.2, text, ha="center", va="center", fontsize=size, zorder=3)
-            ax.text(x, y - 0.28, f"{func}  {line}", ha="center", va="center", fontsize=8.5, color=FUNC_COLOR,
-                    zorder=3)
+            # the function's name and its file:line (the file names the module)
+            ax.text(x, y - 0.28, f"{func.rsplit('.', 1)[-1]}  {line}", ha="center", va="center", fontsize=8.5,
+                    color=FUNC_COLOR, zorder=3)
         where[key] = (x, y, w, h)
 
     def edge(key, side):
@@ -102,12 +103,12 @@ def figure(labels: dict):
     box("jacobian", 0, 10.7, 5.2)
     box("update", 0, 9.1, 6.6, h=1.3, size=12)
     box("error_k1", 0, 7.6, 4.8)
-    box("compare", 0, 5.9, 4.6, h=1.7, decision=True)
+    box("compare", 0, 5.9, 5.2, h=1.7, decision=True)
     box("worse", -4.6, 4.2, 4.4)
     box("count", -4.6, 2.75, 3.4)
-    box("tries", -4.6, 1.1, 4.4, h=1.7, decision=True)
+    box("tries", -4.6, 1.1, 4.8, h=1.7, decision=True)
     box("better", 4.6, 4.2, 4.4)
-    box("goal", 4.6, 2.45, 5.2, h=1.7, decision=True)
+    box("goal", 4.6, 2.45, 5.6, h=1.7, decision=True)
     box("forced", -0.6, -0.45, 6.0)
     ax.text(4.6, 0.35, "End", ha="center", va="center", fontsize=12, fontweight="bold",
             bbox=dict(boxstyle="round,pad=0.4", fc="#e4f2e4", ec="#2e7d32", lw=1.5), zorder=2)
