@@ -19,10 +19,12 @@ formula P·M·N·8 bytes. Every point is measured in a fresh process
 growth is ``VmHWM`` after training minus ``VmRSS`` before it. Two probes run
 at a time, each on one thread. Linux only.
 
-Memory is written to the table in whole MB (10⁶ bytes), the repeatability of
-the measurement, so that a rerun writes the same files; the report prints it
-to 0.01 MB with the time of each iteration (times change from run to run and
-stay out of the files).
+Memory is written to the table in whole MB (10⁶ bytes); the report prints it
+to 0.01 MB with the time of each iteration. A measured peak moves by a MB or
+two from run to run (more on a first run, while Numba's cache fills), so a
+full run writes its outputs to ``figures/measured/``, which git ignores, as
+``limit_inversion`` does with its times; the documentation shows a recorded
+run.
 
 Writes ``limit_memory.png``, ``limit_memory.md`` and ``limit_memory.csv``.
 """
@@ -134,8 +136,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     rows, _ = run(config, seed=args.seed)
     seconds = time.perf_counter() - t0
-    md, csv = _common.write_table(rows, COLUMNS, "limit_memory", args.out, FORMATS)
-    png = _common.save_figure(figure(rows), "limit_memory", args.out)
+    out = _common.measured_dir(args.out)
+    md, csv = _common.write_table(rows, COLUMNS, "limit_memory", out, FORMATS)
+    png = _common.save_figure(figure(rows), "limit_memory", out)
     print(f"peak memory growth for P = {min(config['patterns']):,} … {max(config['patterns']):,} in {seconds:.1f} s")
     print(md)
     print(csv)
