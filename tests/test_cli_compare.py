@@ -167,7 +167,7 @@ def test_setup_table_12_2_equals_the_python_helper(tmp_path, capsys):
     assert "alpha=0.03125" in got[0]["options"] and "max_iter=2000" in got[0]["options"]
     assert "alpha=3.125" in got[1]["options"] and "mu=0.1" in got[3]["options"]
     assert out.splitlines()[0].startswith("set-up table-12-2 (Table 12.2): parity-3 (bipolar), mlp 3-3-1 (16 weights")
-    assert "goal E <= 0.04, 12 trials, seed 5" in out.splitlines()[0]
+    assert "goal E <= 0.04, 12 trials, seed 5; goal E <= 0.04 is MSE <= 0.01" in out.splitlines()[0]
 
 
 @pytest.mark.parametrize("extra", [["--gain", "1"], ["--goal", "0.01"], ["--algorithm", "lm"], ["--sizes", "3", "2", "1"],
