@@ -64,9 +64,15 @@ def _interrupt(proc, after: float = 0.7):
     return proc.returncode, out, err, time.monotonic() - t
 
 
+def _default_sigint():
+    """In the child before it starts: Ctrl-C as a terminal gives it, even when this suite runs in the
+    background (a shell starts background jobs with SIGINT ignored, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _python(code: str):
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=_default_sigint)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -164,7 +170,7 @@ def test_ctrl_c_stops_run_trials_and_returns_the_finished_ones():
 
 def _cli(*args):
     return subprocess.Popen([sys.executable, "-m", "lmtrain", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
+                            stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=_default_sigint)
 
 
 def _warm(*args) -> float:
