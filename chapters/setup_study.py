@@ -58,7 +58,6 @@ Writes ``setup_study.csv`` (every set-up, sorted by score), ``setup_study.md``
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import _common  # noqa: I001  (selects the Agg backend before pyplot)
@@ -199,39 +198,6 @@ def _stats(success, iterations):
     return rate, (float(np.nanmean(iterations)) if rate > 0 else float("nan"))
 
 
-class _Progress:
-    """``setup_study: 40/216 runs (MLP 3-3-1, tanh(0.5·net)), 12 s`` on stderr, rewritten in place.
-
-    Only on a terminal, and only once the study has run for
-    :data:`lmtrain.monitor.PROGRESS_DELAY` seconds, as the progress lines of
-    :mod:`lmtrain.experiments`; pipes, logs and the test suite see nothing.
-    """
-
-    def __init__(self, total: int, stream=None):
-        self.stream = sys.stderr if stream is None else stream
-        try:
-            self.enabled = bool(self.stream.isatty())
-        except (AttributeError, ValueError, OSError):
-            self.enabled = False
-        self.total, self.done, self.width, self.t0 = total, 0, 0, time.perf_counter()
-
-    def step(self, what: str) -> None:
-        """One more run is starting; ``what`` names its set-up."""
-        self.done += 1
-        elapsed = time.perf_counter() - self.t0
-        if not self.enabled or (self.width == 0 and elapsed < lm.monitor.PROGRESS_DELAY):
-            return
-        line = f"setup_study: {self.done}/{self.total} runs ({what}), {elapsed:.0f} s"
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")  # leave the terminal line clean
-            self.stream.flush()
-
-
 def study(config: dict, seed: int = 0, log=print, stream=None) -> list[dict]:
     """Run every set-up of ``config`` (:data:`FULL` or :data:`QUICK`); rows sorted by score.
 
@@ -239,10 +205,14 @@ def study(config: dict, seed: int = 0, log=print, stream=None) -> list[dict]:
     ``stream`` (default stderr) when that is a terminal.
     """
     per_network = len(config["mu0"]) + 1 + len(config["alpha_scales"]) * len(EBP_ALPHA)
-    bar = _Progress(len(config["topologies"]) * len(config["neurons"]) * per_network, stream)
+    bar = lm.monitor.CountLine("setup_study", len(config["topologies"]) * len(config["neurons"]) * per_network,
+                               unit="runs", stream=stream)
+    done = 0
 
     def run(net, X, D, algorithm, what, **options):
-        bar.step(what)
+        nonlocal done
+        done += 1
+        bar.update(done, what)
         return run_trials(net, X, D, algorithm, **options)
 
     try:

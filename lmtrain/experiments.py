@@ -26,7 +26,6 @@ silent otherwise (logs, pipes, tests) or with ``progress=False``.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -135,37 +134,6 @@ class TrialSummary:
         )
 
 
-class _Progress:
-    """``label: done/total trials`` rewritten in place with ``\\r`` on a terminal.
-
-    Like :func:`lmtrain.train`'s automatic line it stays quiet for the first
-    :data:`lmtrain.monitor.PROGRESS_DELAY` seconds, so a run that ends
-    sooner writes nothing.
-    """
-
-    def __init__(self, label: str, total: int, enabled: bool, stream=None):
-        self.stream = sys.stderr if stream is None else stream
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = bool(enabled) and callable(isatty) and bool(isatty())
-        self.label, self.total, self.t0, self.width = label, total, time.perf_counter(), 0
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.t0
-        if self.width == 0 and elapsed < monitor.PROGRESS_DELAY:
-            return
-        line = f"{self.label}: {done}/{self.total} trials, {elapsed:.1f} s"
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")  # leave the terminal line clean
-            self.stream.flush()
-
-
 def _chunks(total: int, enabled: bool, first: int = 1):
     """Spans ``(a, b)`` of trials, one compiled call each: the whole run unless progress is shown.
 
@@ -254,7 +222,7 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
             raise ValueError(f"w0 must be a finite array of shape (trials, {net.n_weights}), got {W0.shape}")
     T = W0.shape[0]
     parts = []
-    bar = _Progress(label, T, progress)
+    bar = monitor.CountLine(label, T, enabled=progress)
     wall = 0.0
     try:
         bar.update(0)

@@ -394,3 +394,37 @@ def _stop_name(stop_reason) -> str:
         return StopReason(int(stop_reason)).name.lower()
     except (ValueError, TypeError):
         return str(stop_reason)
+
+
+class CountLine:
+    """``label: done/total unit (what), 12.3 s`` on a terminal, rewritten in place with ``\r``.
+
+    The progress of work counted in pieces (trials, runs of a study). Like
+    :func:`lmtrain.train`'s automatic line it is written only when ``stream``
+    (default ``sys.stderr``) is a terminal, and only once the work has lasted
+    :data:`PROGRESS_DELAY` seconds, so pipes, logs and short runs see nothing.
+    """
+
+    def __init__(self, label: str, total: int, unit: str = "trials", enabled: bool = True, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(enabled) and _is_terminal(self.stream)
+        self.label, self.total, self.unit = label, total, unit
+        self.t0, self.width = time.perf_counter(), 0
+
+    def update(self, done: int, what: str | None = None) -> None:
+        """``done`` pieces are finished (or under way); ``what`` names the current one."""
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        if self.width == 0 and elapsed < PROGRESS_DELAY:
+            return
+        detail = f" ({what})" if what else ""
+        line = f"{self.label}: {done}/{self.total} {self.unit}{detail}, {elapsed:.1f} s"
+        self.width = max(self.width, len(line))
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")  # leave the terminal line clean
+            self.stream.flush()
