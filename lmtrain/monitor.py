@@ -97,19 +97,20 @@ class ProgressLine:
         return line
 
     @classmethod
-    def from_option(cls, progress) -> "ProgressLine | None":
+    def from_option(cls, progress, start: float | None = None) -> "ProgressLine | None":
         """The line asked for by :func:`lmtrain.train`'s ``progress`` argument.
 
         ``None``: automatic — a line on ``sys.stderr`` only when it is a
         terminal, and only once the run has lasted :data:`PROGRESS_DELAY`
-        seconds. ``True``: on ``sys.stderr`` from the start. ``False``: none.
+        seconds from ``start`` (a ``time.perf_counter()`` value; default now).
+        ``True``: on ``sys.stderr`` from the start. ``False``: none.
         A file-like object: forced on, written to that stream. A
         :class:`ProgressLine`: used as it is (own stream, interval, delay).
         """
         if isinstance(progress, ProgressLine):
             return progress
         if progress is None:
-            return cls.automatic() if cls.automatic_wanted() else None
+            return cls.automatic(start) if cls.automatic_wanted() else None
         if progress is True or progress is False or isinstance(progress, (bool, np.bool_)):
             return cls(sys.stderr) if progress else None
         if hasattr(progress, "write"):

@@ -109,8 +109,7 @@ def train(net: Network, X, D, algorithm: str = "lm", w0=None, *, seed=None,
         fast = algorithms.train_fast(net, algorithm, options, X, D, w0, seed)
         if fast is not None:
             if not isinstance(fast, TrainResult):  # a long run: it goes on in slices, with the automatic progress line
-                line = (ProgressLine.automatic(fast.t_start)
-                        if progress is None and ProgressLine.automatic_wanted() else None)
+                line = ProgressLine.from_option(progress, start=fast.t_start)
                 fast = algorithms.train(net, fast.spec, fast.o, X, D, fast.w, progress=line, resume=fast)
             if fast.stop_reason is not _GOAL:  # only a run short of its goal pays for the check
                 warn_targets_out_of_range(net, D)
