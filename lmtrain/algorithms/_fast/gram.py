@@ -11,7 +11,8 @@
 * :func:`cholesky_solve` is the twin of :func:`lmtrain.kernels.cholesky_solve`:
   the same operations in the same order, with unsigned loop indices (Numba
   guards signed ones against negative values, which keeps loops scalar) and
-  the forward substitution done as each row of the factor is known.
+  the forward substitution done as each row of the factor is known; small
+  systems are factored row by row instead (the same operations again).
 
 Each twin is tested bit for bit against its plain kernel.
 """
@@ -200,6 +201,55 @@ def matvec(JT, e, g):
 _U1 = np.uint64(1)
 
 
+#: systems up to this order are factored row by row (:func:`_cholesky_solve_small`)
+CHOLESKY_SMALL = 16
+
+
+@njit(**_JIT)
+def _cholesky_solve_small(A, b):
+    """:func:`cholesky_solve` for small systems, the factor formed one row at a time (left-looking).
+
+    Entry (i, k) of U receives the same subtractions −U_ji·U_jk, in the same
+    order of j, as in the right-looking loop, which applies them step by step
+    to the rows below; so the factor, the pivots tested and x are the same to
+    the bit. For a few rows the right-looking loop spends its time starting
+    short inner loops over rows that may overlap; here every inner loop is a
+    sum in a register, and the first failing pivot is the same.
+    """
+    n = A.shape[0]
+    dmax = 0.0
+    for i in range(n):
+        if A[i, i] > dmax:
+            dmax = A[i, i]
+    tol = n * 2.220446049250313e-16 * dmax
+    if not (dmax > 0.0) or not math.isfinite(dmax):
+        return False
+    for i in range(n):
+        s = A[i, i]
+        for j in range(i):
+            s -= A[j, i] * A[j, i]
+        if not (s > tol):
+            return False
+        inv = 1.0 / math.sqrt(s)
+        A[i, i] = inv
+        for k in range(i + 1, n):
+            t = A[i, k]
+            for j in range(i):
+                t -= A[j, i] * A[j, k]
+            A[i, k] = t * inv
+        z = b[i]  # Uᵀ z = b, row i, as soon as column i of U is known
+        for j in range(i):
+            z -= b[j] * A[j, i]
+        b[i] = z * inv
+    for ii in range(n):  # U x = z
+        i = n - 1 - ii
+        s = b[i]
+        for k in range(i + 1, n):
+            s -= A[i, k] * b[k]
+        b[i] = s * A[i, i]
+    return True
+
+
 @njit(**_JIT)
 def cholesky_solve(A, b):
     """Solve A x = b for symmetric positive definite A, in place.
@@ -219,8 +269,11 @@ def cholesky_solve(A, b):
     divisions was most of the time. The forward substitution Uᵀz = b runs
     inside the factorisation, a column as soon as its row of U is known
     (the same operations in the same order as a separate pass, which it
-    overlaps).
+    overlaps). Up to :data:`CHOLESKY_SMALL` rows, :func:`_cholesky_solve_small`
+    computes the same factor row by row, faster at that size.
     """
+    if A.shape[0] <= CHOLESKY_SMALL:
+        return _cholesky_solve_small(A, b)
     n = np.uint64(A.shape[0])
     dmax = 0.0
     for i in range(n):
