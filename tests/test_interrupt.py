@@ -144,27 +144,37 @@ def test_ctrl_c_uncaught_ends_the_process_like_any_keyboard_interrupt():
     assert seconds < PROMPT, f"exited {seconds:.2f} s after SIGINT"
 
 
-def test_ctrl_c_stops_run_trials_and_returns_the_finished_ones():
-    """EBP trials that would never end, more of them than threads: the process exits, queued work dropped."""
-    proc = _python("""
+@pytest.mark.parametrize("algorithm, parallel", [("ebp", True), ("ebp", False), ("lm", False), ("lm", True)])
+def test_ctrl_c_stops_run_trials_and_returns_the_finished_ones(algorithm, parallel):
+    """Trials that would never end, more of them than threads: the process exits, queued work dropped.
+
+    With ``parallel=False`` the one compiled call runs on the main thread, where
+    Ctrl-C reaches it through the watcher of :mod:`lmtrain.algorithms.ctrl_c`;
+    Python's handler and the wakeup descriptor are as they were afterwards.
+    """
+    options = {"alpha": 1e-6} if algorithm == "ebp" else {"mu_max": 1e300}
+    proc = _python(f"""
+        import signal
         import numpy as np, lmtrain as lm
         X, D = lm.datasets.parity(3)
         net = lm.mlp([3, 3, 1])
-        lm.experiments.run_trials(net, X, D, "ebp", trials=4, max_iter=3, progress=False)
+        lm.experiments.run_trials(net, X, D, {algorithm!r}, trials=4, max_iter=3, progress=False,
+                                  parallel={parallel})
         print("READY", flush=True)
         try:
-            lm.experiments.run_trials(net, X, D, "ebp", trials=400, alpha=1e-6, max_iter=10**9, min_grad=0,
-                                      progress=False)
+            lm.experiments.run_trials(net, X, D, {algorithm!r}, trials=400, max_iter=10**9, min_grad=0,
+                                      progress=False, parallel={parallel}, **{options!r})
             print("FINISHED")
         except lm.TrainingInterrupted as exc:
             s = exc.result
-            print("STOP", s.trials, s.trials < 400)
+            print("STOP", s.trials, s.trials < 400, bool(np.isfinite(s.error).all()),
+                  signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.set_wakeup_fd(-1))
     """)
     _wait_for_line(proc, "READY")
     code, out, err, seconds = _interrupt(proc)
     assert code == 0, err
     stop = out.split()
-    assert stop[0] == "STOP" and stop[2] == "True", out
+    assert stop[0] == "STOP" and stop[2:] == ["True", "True", "True", "-1"], out
     assert seconds < PROMPT, f"exited {seconds:.2f} s after SIGINT"
 
 
@@ -202,3 +212,72 @@ def test_cli_ctrl_c_prints_one_line_and_exits_130(command, tmp_path):
     assert all(line.startswith("iter ") for line in lines[:-1]), err
     assert "Traceback" not in err
     assert seconds < PROMPT, f"exited {seconds:.2f} s after SIGINT"
+
+
+def test_serial_trials_leave_the_signal_set_up_as_they_found_it():
+    """A serial multi-trial run arms its Ctrl-C watcher only where it may, and restores what it changed.
+
+    Python's own handler: the run is on this thread and the handler is back
+    afterwards. Someone else's handler, or a wakeup descriptor already taken (an
+    event loop's): the run goes to a worker thread and both stay untouched.
+    From another thread: the run is on that thread. Every way, the same results.
+    """
+    import socket
+    import threading
+
+    import numpy as np
+
+    import lmtrain as lm
+    from lmtrain.algorithms import ctrl_c
+
+    X, D = lm.datasets.parity(3)
+    net = lm.mlp([3, 3, 1])
+
+    def run():
+        s = lm.experiments.run_trials(net, X, D, "lm", trials=12, seed=3, progress=False, parallel=False)
+        return s.stop_reason.copy(), s.iterations.copy(), s.weights.copy()
+
+    def same(a, b):
+        return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        reference = run()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.set_wakeup_fd(-1) == -1
+        flags = np.zeros(1, np.int64)
+        with ctrl_c.watched(flags) as here:
+            assert here
+        assert not ctrl_c._WATCHED
+
+        def mine(signum, frame):  # pragma: no cover - never called
+            pass
+
+        signal.signal(signal.SIGINT, mine)
+        with ctrl_c.watched(flags) as here:
+            assert not here
+        assert same(run(), reference)
+        assert signal.getsignal(signal.SIGINT) is mine
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        a, b = socket.socketpair()
+        b.setblocking(False)
+        signal.set_wakeup_fd(b.fileno())
+        try:
+            with ctrl_c.watched(flags) as here:
+                assert not here
+            assert same(run(), reference)
+            assert signal.set_wakeup_fd(-1) == b.fileno()
+        finally:
+            signal.set_wakeup_fd(-1)
+            a.close()
+            b.close()
+
+        got = []
+        t = threading.Thread(target=lambda: got.append(run()))
+        t.start()
+        t.join()
+        assert same(got[0], reference)
+        assert flags[0] == 0
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -29,7 +29,7 @@ import numpy as np
 from .. import _clock
 from ..network import Network
 from ..result import ROW, History, StopReason, TrainingInterrupted, TrainResult
-from . import records
+from . import ctrl_c, records
 from ._fast import blocked, lanes
 from ._fast import trials as batch
 from ._fast.work import workspace as fast_workspace
@@ -398,10 +398,11 @@ class _Job:
 
 
 def _trials_compiled(job: _Job, parallel: bool):
-    """The trials as compiled calls, one per chunk, on the pool of threads.
+    """The trials as compiled calls, one per chunk.
 
-    The calls run on the pool even for one chunk: the main thread then waits
-    where Python can notice Ctrl-C, sets ``flags`` and cancels what is queued.
+    One chunk runs on the calling thread, with Ctrl-C watched (:mod:`.ctrl_c`);
+    several run on the pool of threads, the main thread waiting where Python
+    sees Ctrl-C to set ``flags`` and cancel what is queued.
     """
     net, spec, opts, X, D, W0, out, flags = job.net, job.spec, job.opts, job.X, job.D, job.W0, job.out, job.flags
     T = W0.shape[0]
@@ -423,16 +424,22 @@ def _trials_compiled(job: _Job, parallel: bool):
     else:
         def one(lo, hi):
             return batch.RUN_MANY[spec.code](W0, data, net_arrays, opts, (lo, hi, L), outs, flags)
-    futures = [_pool().submit(one, lo, hi) for lo, hi in bounds]
     try:
-        for f in futures:
-            f.result()
-    except KeyboardInterrupt:
-        flags[0] = 1  # running trials stop at their next iteration
-        for f in futures:
-            f.cancel()
-        wait(futures)
-        raise
+        if n_chunks == 1:
+            with ctrl_c.watched(flags) as here:
+                if here:
+                    one(*bounds[0])
+                    return
+        futures = [_pool().submit(one, lo, hi) for lo, hi in bounds]
+        try:
+            for f in futures:
+                f.result()
+        except KeyboardInterrupt:
+            flags[0] = 1  # running trials stop at their next iteration
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            raise
     finally:
         out.status[:] = out_int[:, 0]
         out.iterations[:] = np.maximum(out_int[:, 1], 0)
