@@ -32,6 +32,14 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...], *, allow_empty
     number of dimensions, an empty array or NaN/inf entries; the message names
     the argument.
     """
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous \
+            and value.ndim in ndims and (value.size or allow_empty):
+        # already what the kernels take (the common case): only the finiteness check is left
+        if not np.isfinite(value).all():
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+        return value
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic objects
@@ -40,7 +48,6 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...], *, allow_empty
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    ndims = (ndim,) if isinstance(ndim, int) else ndim
     if arr.ndim not in ndims:
         want = " or ".join(str(d) for d in ndims)
         raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
@@ -60,6 +67,10 @@ def check_squares(arr: np.ndarray, name: str, why: str = "E = ½Σe² (eq. 12.1)
     ``why`` names the quantity that would overflow, for the message.
     """
     A = arr.reshape(len(arr), -1)
+    if A.size:
+        m = float(np.abs(A).max())
+        if m * m * len(A) < 1e308:  # no column's sum of squares can overflow: skip the exact check
+            return
     with np.errstate(over="ignore", invalid="ignore"):
         sums = np.einsum("ij,ij->j", A, A)
     if np.all(np.isfinite(sums)):
@@ -123,7 +134,8 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
     the option, never an ``OverflowError`` from deep inside.
     """
     kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
+    t = type(value)  # int and float first: the abstract-class check is slow, and runs are checked often
+    if not (t is int or (t is float and not integer)) and (isinstance(value, bool) or not isinstance(value, kind)):
         raise TypeError(f"{name} must be {'an integer' if integer else 'a real number'}, got {value!r}")
     if integer:
         value = int(value)
@@ -134,9 +146,9 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
             value = float(value)
         except OverflowError:  # a Python int or Fraction beyond float64
             raise ValueError(f"{name} is too large for a float64, got {value}") from None
-    if not integer and np.isnan(value):
+    if not integer and math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
-    if not integer and np.isinf(value) and not allow_inf:
+    if not integer and math.isinf(value) and not allow_inf:
         raise ValueError(f"{name} must be finite, got {value}")
     bad = False
     if low is not None:

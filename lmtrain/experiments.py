@@ -244,14 +244,19 @@ def run_trials(net: Network, X, D, algorithm: str = "lm", trials: int = 100, see
 
 def _summary(spec, o, parts, W0, wall, label, n_residuals, finished=False) -> TrialSummary:
     """One :class:`TrialSummary` from the chunks' results (with ``finished``, only the trials that ended)."""
-    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in
-           ("status", "iterations", "error", "initial_error", "time", "weights", "error_history")}
-    keep = np.ones(len(cat["status"]), bool)
+    names = ("status", "iterations", "error", "initial_error", "time", "weights", "error_history")
+    if len(parts) == 1:  # one call: its arrays are the summary's (no copies, a sizeable part of a short run)
+        cat = {f: getattr(parts[0], f) for f in names}
+    else:
+        cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in names}
+    T = len(cat["status"])
+    initial = W0[:T].copy()  # W0 may be the caller's own array
     if finished:
         keep = ~np.isin(cat["status"], [algorithms.run.batch.NOT_RUN, int(StopReason.INTERRUPTED)])
-    return TrialSummary(spec.key, o, cat["status"][keep], cat["iterations"][keep], cat["error"][keep],
-                        cat["initial_error"][keep], cat["time"][keep], cat["weights"][keep],
-                        W0[:len(keep)][keep], cat["error_history"][keep], wall, label=label,
+        cat = {f: a[keep] for f, a in cat.items()}
+        initial = initial[keep]
+    return TrialSummary(spec.key, o, cat["status"], cat["iterations"], cat["error"], cat["initial_error"],
+                        cat["time"], cat["weights"], initial, cat["error_history"], wall, label=label,
                         n_residuals=n_residuals)
 
 

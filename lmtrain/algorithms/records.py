@@ -162,27 +162,17 @@ def goal_on_E(o: dict, n_residuals: int) -> tuple[float, float]:
 
 def pack(o: dict, n_residuals: int, tick_hz: float, mu0: float) -> np.recarray:
     """Options as a one-element record array of :data:`OPTIONS` (compiled code reads its fields)."""
-    rec = np.zeros(1, OPTIONS).view(np.recarray)
-    r = rec[0]
-    r.goal, r.goal_rel = goal_on_E(o, n_residuals)
-    r.max_time = o["max_time"]
-    r.min_grad = o["min_grad"]
-    r.min_step = o["min_step"]
-    r.xtol = o["xtol"]
-    r.mu = mu0
-    r.mu_inc = o.get("mu_inc", 10.0)
-    r.mu_dec = o.get("mu_dec", 10.0)
-    r.mu_min = o.get("mu_min", 0.0)
-    r.mu_max = o.get("mu_max", math.inf)
-    r.alpha = o.get("alpha", 0.0)
-    r.momentum = o.get("momentum", 0.0)
-    r.hessian_step = o.get("hessian_step", 1e-5)
-    r.tick_hz = tick_hz
-    r.max_iter = o["max_iter"]
-    r.max_tries = o.get("max_tries", 1)
-    r.strict = o.get("strict", False)
-    r.indefinite_step = o.get("indefinite", "stop") == "step"
-    r.jacobian = JACOBIAN_MODES[o.get("jacobian", "full")]
+    goal, goal_rel = goal_on_E(o, n_residuals)
+    fields = dict(
+        goal=goal, goal_rel=goal_rel, max_time=o["max_time"], min_grad=o["min_grad"], min_step=o["min_step"],
+        xtol=o["xtol"], mu=mu0, mu_inc=o.get("mu_inc", 10.0), mu_dec=o.get("mu_dec", 10.0),
+        mu_min=o.get("mu_min", 0.0), mu_max=o.get("mu_max", math.inf), alpha=o.get("alpha", 0.0),
+        momentum=o.get("momentum", 0.0), hessian_step=o.get("hessian_step", 1e-5), tick_hz=tick_hz,
+        max_iter=o["max_iter"], max_tries=o.get("max_tries", 1), strict=o.get("strict", False),
+        indefinite_step=o.get("indefinite", "stop") == "step", jacobian=JACOBIAN_MODES[o.get("jacobian", "full")])
+    # set from one tuple in the dtype's order, at half the cost of twenty field writes
+    rec = np.recarray((1,), OPTIONS)
+    rec[0] = tuple(fields[name] for name in OPTIONS.names)
     return rec
 
 
