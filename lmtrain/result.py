@@ -179,6 +179,17 @@ class PackedHistory(History):
         del d["_packed"]
         return d[name]
 
+    # History's default for this field is a class attribute, which a first read would find
+    # instead of asking __getattr__: so it is read through a property
+    @property
+    def validation_error(self):
+        d = self.__dict__
+        return d["validation_error"] if "validation_error" in d else self.__getattr__("validation_error")
+
+    @validation_error.setter
+    def validation_error(self, value):
+        self.__dict__["validation_error"] = value
+
     def __repr__(self):
         return "History" + History.__repr__(self)[len(type(self).__qualname__):]
 

@@ -316,6 +316,23 @@ def test_fast_path_result_is_an_ordinary_result():
         lm.train(NET, X, D, w0=w0, goal=0.01).nope
 
 
+@pytest.mark.parametrize("first", ["validation_error", "error", "time", "rejected"])
+def test_fast_path_history_fields_whichever_is_read_first(first):
+    """Every field of a fast-path history has its values whichever is read first (validation_error,
+    whose dataclass default is a class attribute, was once read as None when read first)."""
+    X, D = PARITY
+    w0 = NET.init_weights(5)
+    general = lm.train(NET, X.tolist(), D.tolist(), w0=w0.tolist(), goal=0.01).history
+    fast = lm.train(NET, X, D, w0=w0, goal=0.01).history
+    value = getattr(fast, first)
+    assert isinstance(value, np.ndarray) and len(value) == len(general.error), first
+    for name in ("error", "mu", "gradient_norm", "rejected", "forced", "validation_error"):
+        value = getattr(fast, name)
+        assert isinstance(value, np.ndarray) and len(value) == len(general.error), name
+        np.testing.assert_array_equal(value, getattr(general, name), err_msg=name)
+    assert np.all(np.isnan(fast.validation_error))
+
+
 def test_fast_path_leaves_inputs_alone_and_rejects_nan():
     X, D = PARITY
     w0 = NET.init_weights(4)
