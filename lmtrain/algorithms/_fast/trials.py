@@ -161,8 +161,7 @@ def trials(step, W0, ws, opts, span, out, DT):
     out_int, out_float, out_W, hist_E = out
     o = opts[0]
     N = W0.shape[1]
-    hist = np.empty((len(ROW), hist_len))
-    hist[ROW.validation_error] = np.nan  # no validation data here
+    hist = np.empty((len(ROW), hist_len))  # its validation row stays unwritten: there are no validation data here
     Lout = hist_E.shape[1]
     keep = out_int.shape[0] > 0
     state = records.state_array()
@@ -204,7 +203,7 @@ def trials(step, W0, ws, opts, span, out, DT):
         buf[i] = w[i]
     for r in range(len(ROW)):
         for i in range(n):
-            buf[N + r * n + i] = hist[r, i]
+            buf[N + r * n + i] = hist[r, i] if r != ROW.validation_error else np.nan
     last = state[0]
     return status, last.iterations, last.error, last.initial_error, last.mu, buf
 
