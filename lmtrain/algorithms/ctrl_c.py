@@ -22,6 +22,7 @@ wakeup descriptor. Elsewhere it says so and the caller keeps the worker thread.
 
 from __future__ import annotations
 
+import atexit
 import signal
 import socket
 import threading
@@ -54,8 +55,15 @@ def _writer() -> socket.socket:
             reader, writer = socket.socketpair()
             writer.setblocking(False)  # set_wakeup_fd asks for it: a signal handler must never block
             threading.Thread(target=_watch, args=(reader,), name="lmtrain-ctrl-c", daemon=True).start()
+            atexit.register(_close, reader, writer)
             _WRITER = writer
         return _WRITER
+
+
+def _close(reader: socket.socket, writer: socket.socket) -> None:
+    """At exit: the watcher's end of the pair ends its wait, and both ends are closed."""
+    writer.close()
+    reader.close()
 
 
 @contextmanager
