@@ -129,12 +129,39 @@ COMMON = (
 )
 
 
+#: options already resolved, by what was asked (a run of many small trials checks them often)
+_RESOLVED: dict = {}
+_PACKED: dict = {}
+_MEMO_SIZE = 256
+
+
+def _remember(memo: dict, key, value):
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
 def resolve(name: str, schema: tuple, options: dict, check=None) -> dict:
     """Defaults merged with ``options``, each checked against ``schema``; raises naming the option.
 
     ``check(o, given)`` (the registry entry's) then checks options against
-    each other; ``given`` is the set of names the caller set.
+    each other; ``given`` is the set of names the caller set. Returns a new
+    dictionary each time (the checks of a set of options seen before are not repeated).
     """
+    try:  # types are part of the key, so that 5 and 5.0 (valid and invalid max_iter) never share an entry
+        key = (name, id(schema), id(check), *options.items(), *map(type, options.values()))
+        hit = _RESOLVED.get(key)
+    except TypeError:  # an unhashable value: check it every time
+        key, hit = None, None
+    if hit is not None and hit[0] is schema and hit[1] is check:
+        return dict(hit[2])
+    o = _resolve(name, schema, options, check)
+    if key is not None:
+        _remember(_RESOLVED, key, (schema, check, dict(o)))  # holding schema and check keeps their ids in use
+    return o
+
+
+def _resolve(name: str, schema: tuple, options: dict, check=None) -> dict:
     known = {opt.name: opt for opt in schema}
     unknown = set(options) - set(known)
     if unknown:
@@ -161,7 +188,21 @@ def goal_on_E(o: dict, n_residuals: int) -> tuple[float, float]:
 
 
 def pack(o: dict, n_residuals: int, tick_hz: float, mu0: float) -> np.recarray:
-    """Options as a one-element record array of :data:`OPTIONS` (compiled code reads its fields)."""
+    """Options as a one-element record array of :data:`OPTIONS` (compiled code reads its fields); a new one each time."""
+    try:
+        key = (*o.items(), *map(type, o.values()), n_residuals, tick_hz, mu0)
+        hit = _PACKED.get(key)
+    except TypeError:
+        key, hit = None, None
+    if hit is not None:
+        return hit.copy()
+    rec = _pack(o, n_residuals, tick_hz, mu0)
+    if key is not None:
+        _remember(_PACKED, key, rec.copy())
+    return rec
+
+
+def _pack(o: dict, n_residuals: int, tick_hz: float, mu0: float) -> np.recarray:
     goal, goal_rel = goal_on_E(o, n_residuals)
     fields = dict(
         goal=goal, goal_rel=goal_rel, max_time=o["max_time"], min_grad=o["min_grad"], min_step=o["min_step"],
