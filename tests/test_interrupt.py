@@ -1,8 +1,10 @@
 """Ctrl-C, sent for real: a SIGINT to a subprocess that is deep in compiled training.
 
 A compiled loop cannot see Python's signal handler, so lmtrain runs long
-training in short compiled slices and long trial batches on worker threads
-that poll a flag; these tests check the outcome a user sees:
+training in short compiled slices, and trial batches poll a flag that a
+watcher thread sets (one chunk on the main thread, ``lmtrain.algorithms.ctrl_c``)
+or the main thread sets while worker threads run the chunks; these tests check
+the outcome a user sees:
 
 * ``lm.train`` raises :class:`lmtrain.TrainingInterrupted` (a
   ``KeyboardInterrupt``) whose ``result`` holds the weights reached, stop

@@ -26,6 +26,7 @@ How the package is put together
   them with :mod:`lmtrain.kernels`; :mod:`._fast` — the speed twins (compiled
   workspace, many trials per call, EBP lanes, the blocked BLAS path).
 * :mod:`.watch` — callbacks, validation stopping, time slices, Ctrl-C;
+  :mod:`.ctrl_c` — Ctrl-C for one long compiled call on the main thread;
   :mod:`.run` — the entry points: :func:`~.run.train` (one run),
   :func:`~.run.train_fast` (the one-call path of small problems) and
   :func:`~.run.run_trials` (many seeded trials).
