@@ -312,7 +312,8 @@ def _finish(t, status, L, b, out):
     L.trial[b] = -1
 
 
-@njit(**JIT)
+# inlined: as a function of its own it took seconds to compile (its argument is every array of the lanes)
+@njit(inline="always", **JIT)
 def _shrink(L, XT, DT, n_nodes, active):
     """The lanes still running moved into ``active`` lanes (node values recomputed: the same numbers)."""
     L = borrow(L)  # the caller holds the lanes: no reference counting per member touched
@@ -332,7 +333,8 @@ def _shrink(L, XT, DT, n_nodes, active):
     return L2
 
 
-@njit(**JIT)
+# inlined: as a function of its own it took seconds to compile (its argument is every array of the lanes)
+@njit(inline="always", **JIT)
 def _load(L, W0, nxt, hi, topo, secs_per_tick):
     """Empty lanes take the next trials; returns the next trial still to start.
 
