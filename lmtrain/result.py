@@ -118,7 +118,9 @@ class History:
     rejected: np.ndarray
     forced: np.ndarray
     time: np.ndarray
-    validation_error: np.ndarray = field(default=None)
+    # a factory, not a default: a default would be a class attribute, which a packed history's
+    # first read of this field would find instead of unpacking (PackedHistory.__getattr__)
+    validation_error: np.ndarray = field(default_factory=lambda: None)
 
     def __post_init__(self):
         if self.validation_error is None:
@@ -178,17 +180,6 @@ class PackedHistory(History):
         d.update(History.fields_of(buf[start:].reshape(len(HISTORY_FIELDS), -1)))
         del d["_packed"]
         return d[name]
-
-    # History's default for this field is a class attribute, which a first read would find
-    # instead of asking __getattr__: so it is read through a property
-    @property
-    def validation_error(self):
-        d = self.__dict__
-        return d["validation_error"] if "validation_error" in d else self.__getattr__("validation_error")
-
-    @validation_error.setter
-    def validation_error(self, value):
-        self.__dict__["validation_error"] = value
 
     def __repr__(self):
         return "History" + History.__repr__(self)[len(type(self).__qualname__):]
