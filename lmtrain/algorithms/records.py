@@ -129,14 +129,15 @@ COMMON = (
 )
 
 
+#: entries a memo of this package keeps before it starts afresh
+MEMO_SIZE = 256
 #: options already resolved, by what was asked (a run of many small trials checks them often)
 _RESOLVED: dict = {}
-_PACKED: dict = {}
-_MEMO_SIZE = 256
 
 
-def _remember(memo: dict, key, value):
-    if len(memo) >= _MEMO_SIZE:
+def remember(memo: dict, key, value) -> None:
+    """``memo[key] = value``, the memo emptied first once it holds :data:`MEMO_SIZE` entries."""
+    if len(memo) >= MEMO_SIZE:
         memo.clear()
     memo[key] = value
 
@@ -157,7 +158,7 @@ def resolve(name: str, schema: tuple, options: dict, check=None) -> dict:
         return dict(hit[2])
     o = _resolve(name, schema, options, check)
     if key is not None:
-        _remember(_RESOLVED, key, (schema, check, dict(o)))  # holding schema and check keeps their ids in use
+        remember(_RESOLVED, key, (schema, check, dict(o)))  # holding schema and check keeps their ids in use
     return o
 
 
@@ -188,21 +189,7 @@ def goal_on_E(o: dict, n_residuals: int) -> tuple[float, float]:
 
 
 def pack(o: dict, n_residuals: int, tick_hz: float, mu0: float) -> np.recarray:
-    """Options as a one-element record array of :data:`OPTIONS` (compiled code reads its fields); a new one each time."""
-    try:
-        key = (*o.items(), *map(type, o.values()), n_residuals, tick_hz, mu0)
-        hit = _PACKED.get(key)
-    except TypeError:
-        key, hit = None, None
-    if hit is not None:
-        return hit.copy()
-    rec = _pack(o, n_residuals, tick_hz, mu0)
-    if key is not None:
-        _remember(_PACKED, key, rec.copy())
-    return rec
-
-
-def _pack(o: dict, n_residuals: int, tick_hz: float, mu0: float) -> np.recarray:
+    """Options as a one-element record array of :data:`OPTIONS` (compiled code reads its fields)."""
     goal, goal_rel = goal_on_E(o, n_residuals)
     fields = dict(
         goal=goal, goal_rel=goal_rel, max_time=o["max_time"], min_grad=o["min_grad"], min_step=o["min_step"],

@@ -170,7 +170,6 @@ def _result(r: Run, spec, o, status, t_start, n_residuals) -> TrainResult:
 
 _PLANS: dict = {}
 _SEEDS: dict = {}
-_CACHE_SIZE = 256
 _STOP = {int(s): s for s in StopReason}
 _MAX_TIME = int(StopReason.MAX_TIME)
 _BAD_INPUT = batch.BAD_INPUT
@@ -190,11 +189,6 @@ class _Plan:
     shapes: tuple  # X, D and w0 shapes the plan is for
     n_residuals: int
     goal: float  # the goal on E, NaN when it depends on the targets' values (the perfect-fit goal)
-    hot: tuple = ()  # what every call reads, in one tuple (attribute reads add up at this scale)
-
-    def __post_init__(self):
-        self.hot = (self.shapes, self.spec.code, self.flat, self.opts, self.span, self.shapes[2][0], self.goal,
-                    (self.n_residuals, self.spec.key, self.o))
 
 
 def _plan(net, algorithm, options: dict, P: int):
@@ -228,9 +222,7 @@ def _seed_weights(net: Network, seed):
     hit = _SEEDS.get(key)
     if hit is None or hit[0] is not net:  # holding net keeps its id from being reused
         hit = (net, net.init_weights(seed))
-        if len(_SEEDS) >= _CACHE_SIZE:
-            _SEEDS.clear()
-        _SEEDS[key] = hit
+        records.remember(_SEEDS, key, hit)
     return hit[1]
 
 
@@ -267,10 +259,9 @@ def train_fast(net, algorithm, options, X, D, w0, seed):
         if plan is None:
             return None
         if key is not None:
-            if len(_PLANS) >= _CACHE_SIZE:
-                _PLANS.clear()
-            _PLANS[key] = plan
-    (xshape, dshape, wshape), code, flat, opts, span, N, goal, (n_residuals, name, o) = plan.hot
+            records.remember(_PLANS, key, plan)
+    xshape, dshape, wshape = plan.shapes
+    code, opts, o = plan.spec.code, plan.opts, plan.o
     # X, D and w0 must be C-contiguous float64 arrays of the plan's shapes (checked inline)
     if not (type(D) is np.ndarray and X.shape == xshape and D.shape == dshape and X.dtype is _F64
             and D.dtype is _F64):
@@ -292,19 +283,19 @@ def train_fast(net, algorithm, options, X, D, w0, seed):
     run = _RUN_ONE.get(code) if fx.behaved and fd.behaved and fw.behaved else None
     t_start = time.perf_counter()
     if run is not None:
-        status, k, E, E0, mu, out = run(w0[None], (X, D, False), flat, opts, span, _NO_OUTPUT, _NO_FLAGS)
+        status, k, E, E0, mu, out = run(w0[None], (X, D, False), plan.flat, opts, plan.span, _NO_OUTPUT, _NO_FLAGS)
     else:
-        status, k, E, E0, mu, out = _run_one(code, w0[None], (X, D, False), flat, opts, span, _NO_OUTPUT,
-                                             _NO_FLAGS)
+        status, k, E, E0, mu, out = _run_one(code, w0[None], (X, D, False), plan.flat, opts, plan.span,
+                                             _NO_OUTPUT, _NO_FLAGS)
     elapsed = time.perf_counter() - t_start
     if status == _BAD_INPUT:
         return None  # the general path raises the usual message
+    N = wshape[0]
     if status == _MAX_TIME and opts[0].max_time < o["max_time"]:  # the end of a slice
         return Continuation(plan.spec, o, out[:N].copy(), k, E, E0, mu, out[N:].reshape(len(ROW), -1).copy(),
                             t_start)
-    if goal != goal:  # NaN: the goal depends on D's values
-        goal = goal_of(o, D)
-    return TrainResult._packed(out, N, (_STOP[status], k, E, E0, n_residuals, goal), name, elapsed, o)
+    goal = plan.goal if plan.goal == plan.goal else goal_of(o, D)  # NaN: it depends on D's values
+    return TrainResult._packed(out, N, (_STOP[status], k, E, E0, plan.n_residuals, goal), plan.spec.key, elapsed, o)
 
 
 # --------------------------------------------------------------- many trials

@@ -138,9 +138,7 @@ def flat_topology(topo):
     tint = np.concatenate([np.array([n_in, act.shape[0], out_idx.shape[0], in_idx.shape[0]], dtype=np.int64),
                            in_ptr, in_idx, w_ptr, act, out_idx]).astype(np.int64)
     tgain = np.ascontiguousarray(gain, dtype=np.float64)
-    if len(_FLAT) >= 256:
-        _FLAT.clear()
-    _FLAT[id(topo)] = (topo, tint, tgain)  # holding topo keeps its id from being reused
+    records.remember(_FLAT, id(topo), (topo, tint, tgain))  # holding topo keeps its id from being reused
     return tint, tgain
 
 
