@@ -88,24 +88,12 @@ def _power_of_ten(v: float) -> float:
     return 10.0 ** math.floor(math.log10(abs(v))) if v != 0 and math.isfinite(v) else 1.0
 
 
-def _ready(A, n_columns: int) -> bool:
-    """True for a C-contiguous float64 (P, n_columns) array, P ≥ 1, whose values are finite and
-    whose columns' squares cannot overflow: one pass over it, where the checks below take three."""
-    if not (type(A) is np.ndarray and A.dtype == np.float64 and A.ndim == 2 and A.shape[1] == n_columns
-            and A.shape[0] > 0 and n_columns > 0 and A.flags.c_contiguous):
-        return False
-    m = float(np.abs(A).max())  # NaN when A holds one, inf for an infinite entry
-    return m * m * A.shape[0] < 1e308
-
-
 def as_inputs(X, n_inputs: int, name: str = "X") -> np.ndarray:
     """Patterns as a (P, n_inputs) array; a 1-D array is one input per pattern.
 
     Raises ``ValueError`` naming the column when a column's squares sum past
     float64's range (:func:`check_squares`).
     """
-    if _ready(X, n_inputs):
-        return X
     X = as_float_array(X, name, (1, 2))
     if X.ndim == 1:
         X = X.reshape(-1, 1) if n_inputs == 1 else X.reshape(1, -1)
@@ -121,8 +109,6 @@ def as_targets(D, n_patterns: int, n_outputs: int, name: str = "D") -> np.ndarra
     Raises ``ValueError`` naming the column when a column's squares sum past
     float64's range (:func:`check_squares`).
     """
-    if _ready(D, n_outputs) and D.shape[0] == n_patterns:
-        return D
     D = as_float_array(D, name, (1, 2))
     if D.ndim == 1:
         D = D.reshape(-1, 1) if n_outputs == 1 else D.reshape(1, -1)
