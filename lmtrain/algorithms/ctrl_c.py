@@ -29,12 +29,12 @@ import threading
 from contextlib import contextmanager
 
 _LOCK = threading.Lock()
-_WATCHED: list = []  # the flags of the calls under way
+_WATCHED = None  # the flags of the call under way (one at most: the main thread is in it)
 _WRITER: socket.socket | None = None  # the end the signal handler writes to
 
 
 def _watch(reader: socket.socket) -> None:
-    """The watcher thread: on every SIGINT, ask the calls under way to stop."""
+    """The watcher thread: on every SIGINT, ask the call under way to stop."""
     while True:
         try:
             data = reader.recv(64)
@@ -42,10 +42,9 @@ def _watch(reader: socket.socket) -> None:
             return
         if not data:  # pragma: no cover
             return
-        if signal.SIGINT in data:
-            with _LOCK:
-                for flags in _WATCHED:
-                    flags[0] = 1
+        flags = _WATCHED
+        if signal.SIGINT in data and flags is not None:
+            flags[0] = 1
 
 
 def _writer() -> socket.socket:
@@ -82,6 +81,7 @@ def watched(flags):
     boxing), and a ``KeyboardInterrupt`` raised in there would be lost in a
     ``SystemError``.
     """
+    global _WATCHED
     if threading.current_thread() is not threading.main_thread():
         yield True
         return
@@ -101,14 +101,12 @@ def watched(flags):
         caught.append(signum)
 
     signal.signal(signal.SIGINT, take_note)
-    with _LOCK:
-        _WATCHED.append(flags)
+    _WATCHED = flags
     try:
         yield True
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.set_wakeup_fd(-1)
-        with _LOCK:
-            _WATCHED[:] = [f for f in _WATCHED if f is not flags]
+        _WATCHED = None
     if caught:
         raise KeyboardInterrupt
