@@ -30,9 +30,9 @@ def copy_vec(src, dst):
 
 
 @njit(**JIT)
-def copy_mat(src, dst):
-    """dst[:, :] = src for 2-D arrays of equal shape."""
-    for i in range(src.shape[0]):
+def copy_rows(src, dst, first):
+    """dst[first:, :] = src[first:] for 2-D arrays of equal shape."""
+    for i in range(first, src.shape[0]):
         s = src[i]
         d = dst[i]
         for j in range(s.shape[0]):

@@ -34,7 +34,7 @@ from ... import kernels
 from ...network import Topology
 from .backward import gradient as _gradient
 from .backward import jacobian_cols
-from .forward import copy_mat, copy_vec, errors, forward, half_sse
+from .forward import copy_rows, copy_vec, errors, forward, half_sse
 from .gram import cholesky_solve, gram_t, matvec
 from .simd import JIT, rows, volatile_flag
 
@@ -180,10 +180,11 @@ def trial_error(ws, w, E, cut):
 
 @njit(inline="always", **JIT)
 def accept(ws, w):
-    """w ← the trial weights, and their forward pass becomes the kept one."""
+    """w ← the trial weights, and their forward pass becomes the kept one (the input rows are the same in both)."""
     copy_vec(ws.wt, w)
-    copy_mat(ws.Yt, ws.Y)
-    copy_mat(ws.St, ws.S)
+    n_in = ws.topo.n_inputs
+    copy_rows(ws.Yt, ws.Y, n_in)
+    copy_rows(ws.St, ws.S, n_in)
 
 
 @njit(inline="always", **JIT)
