@@ -156,9 +156,12 @@ def tanh(x):
     2^k (expm1(r) + 1) − 1 with −2a = k·ln 2 + r, |r| ≤ ln 2 / 2, and a degree-14
     Taylor polynomial for expm1(r); 2^k (k ∈ [−58, 0]) is written directly as
     the bits of a double (its exponent field), which took a chain of six
-    multiplications off every tanh. Accurate to a few units in the last place of
-    ``numpy.tanh`` everywhere, including tiny |x| (no cancellation), ±0, ±inf;
-    NaN gives NaN.
+    multiplications off every tanh. The polynomial is evaluated in Estrin's
+    scheme (pairs of terms, then powers r², r⁴, r⁸ combining them) rather than
+    Horner's: with a few patterns per neuron the forward pass waits on this
+    chain, and Estrin's is four multiply-adds deep instead of thirteen.
+    Accurate to a few units in the last place of ``numpy.tanh`` everywhere,
+    including tiny |x| (no cancellation), ±0, ±inf; NaN gives NaN.
     """
     a = abs(x)
     a = 20.0 if a > 20.0 else a  # keeps NaN
@@ -166,19 +169,22 @@ def tanh(x):
     kf = (z * _INV_LN2 + _ROUND) - _ROUND
     kf = kf if kf > -63.0 else -63.0  # NaN → −63, a harmless finite value
     r = (z - kf * _LN2_HI) - kf * _LN2_LO
-    p = 1.0 / 87178291200.0
-    p = 1.0 / 6227020800.0 + r * p
-    p = 1.0 / 479001600.0 + r * p
-    p = 1.0 / 39916800.0 + r * p
-    p = 1.0 / 3628800.0 + r * p
-    p = 1.0 / 362880.0 + r * p
-    p = 1.0 / 40320.0 + r * p
-    p = 1.0 / 5040.0 + r * p
-    p = 1.0 / 720.0 + r * p
-    p = 1.0 / 120.0 + r * p
-    p = 1.0 / 24.0 + r * p
-    p = 1.0 / 6.0 + r * p
-    p = 0.5 + r * p
+    # p(r) = Σ_{k=0}^{12} r^k / (k + 2)!, so that expm1(r) = r + r²·p(r)
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    q0 = 0.5 + r * (1.0 / 6.0)
+    q1 = 1.0 / 24.0 + r * (1.0 / 120.0)
+    q2 = 1.0 / 720.0 + r * (1.0 / 5040.0)
+    q3 = 1.0 / 40320.0 + r * (1.0 / 362880.0)
+    q4 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0)
+    q5 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0)
+    s0 = q0 + r2 * q1
+    s1 = q2 + r2 * q3
+    s2 = q4 + r2 * q5
+    t0 = s0 + r4 * s1
+    t1 = s2 + r4 * (1.0 / 87178291200.0)
+    p = t0 + r8 * t1
     em = r + r * (r * p)  # expm1(r)
     s = _float_from_bits((np.int64(1023) + np.int64(kf)) << 52)  # 2^k exactly (k ≥ −63: normal)
     u = s * em + (s - 1.0)  # expm1(z); s − 1 is exact
