@@ -370,12 +370,15 @@ def summary_table(results) -> list[dict]:
     return rows
 
 
-def warm_up(loop=("lm", "gauss_newton", "ebp"), lanes: bool = True, blocks: bool = False) -> None:
+def warm_up(loop=("lm", "gauss_newton", "ebp"), lanes: bool = True, blocks: bool = False,
+            plain: bool = False) -> None:
     """Compile (or load from Numba's on-disk cache) what ``run_trials`` runs, on a tiny problem.
 
     ``loop``: the algorithms whose compiled trial loop to compile (each rule
     has its own); ``lanes``: EBP's lanes; ``blocks``: LM on the blocked
-    large-problem path (``jacobian="blocks"``). ``lmtrain reproduce`` runs this in
+    large-problem path (``jacobian="blocks"``); ``plain``: the plain kernels behind
+    :meth:`Network.forward <lmtrain.network.Network.forward>`, ``jacobian`` and
+    ``error``. ``lmtrain reproduce`` runs this in
     two background processes as it starts, each compiling a part while the
     first chapter scripts draw, so that both cores compile. Same call paths and
     argument types as ``run_trials``.
@@ -393,6 +396,11 @@ def warm_up(loop=("lm", "gauss_newton", "ebp"), lanes: bool = True, blocks: bool
         from .training import train
 
         train(net, X, D, "lm", jacobian="blocks", max_iter=2, progress=False)
+    if plain:
+        w = net.init_weights(0)
+        net.forward(w, X)
+        net.jacobian(w, X)
+        net.error(w, X, D)
 
 
 def run_setup(setup: Setup, trials: int | None = None, seed=None, *, history: int = 0,

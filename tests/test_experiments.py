@@ -314,3 +314,47 @@ def test_xor_is_parity_2():
     np.testing.assert_array_equal(lm.datasets.xor()[1][:, 0], [-1, 1, 1, -1])
     with pytest.raises(ValueError):
         lm.datasets.parity(3, "ternary")
+
+
+def test_reproduce_compiles_the_plain_kernels_before_it_waits_for_the_trial_loops(tmp_path, monkeypatch, capsys):
+    """At the first script that runs trials, the main process compiles what later scripts need,
+    then waits for the background processes, then runs the script; the scripts before it do not wait."""
+    import argparse
+
+    from lmtrain.cli import reproduce
+
+    events = []
+    monkeypatch.setattr(sys, "_lmtrain_test_events", events, raising=False)
+    monkeypatch.setattr(ex, "warm_up", lambda **kw: events.append(("warm_up", kw)))
+
+    class Background:
+        def wait(self, timeout=None):
+            events.append("wait")
+
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    for name in ("fig_12_1", reproduce.FIRST_TRIALS):
+        (chapters / f"{name}.py").write_text(
+            f'"""{name}."""\nimport sys\ndef main(argv=None):\n    sys._lmtrain_test_events.append("{name}")\n'
+            "    return 0\n")
+    args = argparse.Namespace(quick=True, out=str(tmp_path / "out"), verbose=False)
+    (tmp_path / "out").mkdir()
+    code = reproduce._run_scripts(args, chapters, reproduce.discover(chapters), tmp_path / "out", [],
+                                  [Background(), Background()])
+    capsys.readouterr()
+    assert code == 0
+    assert events == ["fig_12_1", ("warm_up", {"loop": (), "lanes": False, "plain": True}), "wait", "wait",
+                      reproduce.FIRST_TRIALS]
+
+
+def test_warm_up_plain_writes_the_kernels_later_chapter_scripts_use_to_the_cache(tmp_path):
+    """``warm_up(plain=True)`` in a fresh process with an empty cache leaves the plain kernels
+    behind Network.forward, .jacobian and .error in it (what limit_inversion and limit_topology use)."""
+    import subprocess
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    subprocess.run([sys.executable, "-c",
+                    "from lmtrain.experiments import warm_up; warm_up(loop=(), lanes=False, plain=True)"],
+                   env=env, check=True, timeout=600)
+    cached = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
+    assert {"forward.forward", "backward.jacobian", "forward.error"} <= cached, sorted(cached)

@@ -201,8 +201,13 @@ def _run_scripts(args, folder, scripts, out, argv, warm=None) -> int:
     failed, total_files, t_all, times = [], 0, time.perf_counter(), {}
     for i, (name, path) in enumerate(scripts, 1):
         t0 = time.perf_counter()
-        if name == FIRST_TRIALS:
-            for proc in warm or ():
+        if name == FIRST_TRIALS and warm:
+            # while the other processes finish the trial loops, compile here what later
+            # scripts would otherwise compile alone, with the other core idle
+            from ..experiments import warm_up
+
+            warm_up(loop=(), lanes=False, plain=True)
+            for proc in warm:
                 _wait(proc)
         before = _snapshot(out)
         captured = io.StringIO()
