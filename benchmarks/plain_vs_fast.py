@@ -15,8 +15,9 @@ comments of ``CASES`` in ``tests/test_twins.py`` come from its full run.
 The 15 problems are parity-3, 4 and 5 on an MLP, a bridged MLP and a cascade
 (FCC), the two irregular networks dagA and dagB, and four teacher problems
 started near a minimum; seeds 0..N-1 each, at most 300 iterations. The
-problems (``make_problem``) and the algorithm keys (``ALGORITHMS``) are imported
-from ``tests/test_twins.py``: the script puts the ``tests`` directory on
+problems (``make_problem``), the algorithm keys (``ALGORITHMS``) and the
+distance between weights (``weights_error``) are imported from
+``tests/test_twins.py``: the script puts the ``tests`` directory on
 ``sys.path`` (which needs the test dependencies, hypothesis and pytest).
 Options per run are built as that test builds them: the problem's options,
 ``max_iter=300``, then the algorithm's extras.
@@ -40,10 +41,8 @@ from _machine import one_blas_thread_and_this_tree
 one_blas_thread_and_this_tree(__file__)  # before NumPy is imported
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
-import numpy as np  # noqa: E402
-
 import lmtrain as lm  # noqa: E402
-from test_twins import ALGORITHMS, make_problem  # noqa: E402
+from test_twins import ALGORITHMS, make_problem, weights_error  # noqa: E402
 
 PROBLEMS = ([f"parity{n}-{kind}" for n in (3, 4, 5) for kind in ("mlp", "bmlp", "fcc")]
             + ["dagA", "dagB", "teacher-mlp", "teacher-bmlp", "teacher-fcc", "teacher-dagA"])
@@ -53,10 +52,8 @@ TOL = 1e-10
 
 def runs_agree(plain, fast) -> bool:
     """Same iterations and stop reason, weights within TOL relative to max(1, max|w|) of the fast run."""
-    if (plain.iterations, plain.stop_reason) != (fast.iterations, fast.stop_reason):
-        return False
-    err = float(np.max(np.abs(plain.weights - fast.weights))) / max(1.0, float(np.max(np.abs(fast.weights))))
-    return err <= TOL
+    return ((plain.iterations, plain.stop_reason) == (fast.iterations, fast.stop_reason)
+            and weights_error(plain.weights, fast.weights) <= TOL)
 
 
 def agreeing_seeds(problem: str, key: str, seeds: int) -> int:

@@ -749,8 +749,9 @@ def make_problem(family: str, seed: int):
 # and algorithm (max_iter 300; benchmarks/plain_vs_fast.py). In brackets: of those
 # 30 seeds, how many meet the claim itself (same iterations and stop reason,
 # weights to 1e-10). Where no seed does (parity-4 BMLP/FCC with LM: every run
-# stalls on a plateau of saturated neurons; Newton with indefinite="step" from random weights; EBP on dagA) the
-# runs are documented by the test_parting_* tests instead.
+# stalls on a plateau of saturated neurons; Newton with indefinite="step" from
+# random weights; EBP on dagA) the runs are documented by the test_parting_*
+# tests instead.
 CASES = [
     # LM (Fig. 12.5): parity-3 MLP [29/30], BMLP [30/30], FCC [28/30]; parity-4 MLP [20/30];
     # parity-5 MLP [25/30], BMLP [3/30], FCC [8/30]; dagA [24/30], dagB [19/30]; teachers [30/30 each]
@@ -797,8 +798,13 @@ def scaled_history(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)))) if b.size else 0.0
 
 
+def weights_error(a, b) -> float:
+    """max |a − b| relative to max(1, max|b|): how far weights ``a`` are from ``b``."""
+    return float(np.max(np.abs(a - b))) / max(1.0, float(np.max(np.abs(b))))
+
+
 def _weights_close(a, b, tol=1e-10):
-    err = float(np.max(np.abs(a - b))) / max(1.0, float(np.max(np.abs(b))))
+    err = weights_error(a, b)
     assert err <= tol, f"weights differ by {err:.3e} (relative to max(1, max|w|)) > {tol}"
 
 
